@@ -7,5 +7,14 @@ import * as tf from '@tensorflow/tfjs';
 
 tf.env().set('PROD', true);
 
+export type {
+  Rank,
+  Tensor,
+  Tensor1D,
+  Tensor2D,
+  Tensor3D,
+  Tensor4D,
+  Tensor5D,
+  Variable,
+} from '@tensorflow/tfjs';
 export { tf };
-export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Tensor5D, Variable, Rank } from '@tensorflow/tfjs';

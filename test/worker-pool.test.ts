@@ -1,0 +1,140 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { abortGradientExchange, createGradientExchange } from '../backend/gradient-exchange.js';
+import { type TaskRef, WorkerPool } from '../backend/worker-pool.js';
+import { isCascadeError } from '../util/cascade-error.js';
+
+const tasks = new URL('./support/pool-tasks.ts', import.meta.url);
+const task = (name: string): TaskRef => ({ module: tasks, name });
+
+describe('WorkerPool', () => {
+  let pool: WorkerPool;
+  beforeAll(async () => {
+    pool = await WorkerPool.create({ size: 2, backend: 'cpu' });
+  });
+  afterAll(async () => {
+    await pool.close();
+  });
+
+  it('runs tasks on every worker, each with its own backend', async () => {
+    const info = await pool.backendInfo();
+    expect(info.name).toBe('cpu');
+    const results = await Promise.all(
+      [0, 1, 2, 3].map((i) => pool.run<{ payload: number; rank: number; backend: string }>(task('echo'), i)),
+    );
+    expect(results.map((r) => r.payload)).toEqual([0, 1, 2, 3]);
+    expect(new Set(results.map((r) => r.rank))).toEqual(new Set([0, 1]));
+    expect(results.every((r) => r.backend === 'cpu')).toBe(true);
+  });
+
+  it('runs independent jobs in parallel', async () => {
+    const start = Date.now();
+    await Promise.all([pool.run(task('busy'), 400), pool.run(task('busy'), 400)]);
+    // Two 400 ms jobs on two workers finish well before 800 ms of serial work.
+    expect(Date.now() - start).toBeLessThan(750);
+  });
+
+  it('moves typed-array results back to the caller', async () => {
+    const out = await pool.run<Float32Array>(task('bytes'), 1000);
+    expect(out).toBeInstanceOf(Float32Array);
+    expect(out.length).toBe(1000);
+    expect(out[999]).toBe(1.5);
+  });
+
+  it('reports a task error with its message and keeps the worker', async () => {
+    await expect(pool.run(task('fail'), 'boom')).rejects.toThrow('boom');
+    await expect(pool.run(task('echo'), 'after', { rank: 0 })).resolves.toMatchObject({
+      payload: 'after',
+      rank: 0,
+    });
+  });
+
+  it('fails the job of a crashed worker with WORKER_CRASHED and replaces the worker', async () => {
+    const error = await pool.run(task('crash'), 7, { rank: 1 }).catch((e: unknown) => e);
+    expect(isCascadeError(error, 'WORKER_CRASHED')).toBe(true);
+    expect(String((error as Error).message)).toContain('code 7');
+    await expect(pool.run(task('echo'), 'again', { rank: 1 })).resolves.toMatchObject({
+      payload: 'again',
+      rank: 1,
+    });
+  });
+
+  it('cancels a running task by replacing its worker, and a queued task without running it', async () => {
+    const controller = new AbortController();
+    const running = pool.run(task('busy'), 5000, { rank: 0, signal: controller.signal });
+    const queued = pool.run(task('busy'), 5000, { rank: 0, signal: controller.signal });
+    setTimeout(() => controller.abort(), 100);
+    const start = Date.now();
+    const results = await Promise.allSettled([running, queued]);
+    expect(Date.now() - start).toBeLessThan(2000);
+    for (const r of results) {
+      expect(r.status).toBe('rejected');
+      expect(isCascadeError((r as PromiseRejectedResult).reason, 'ABORTED')).toBe(true);
+    }
+    await expect(pool.run(task('echo'), 'alive', { rank: 0 })).resolves.toMatchObject({ rank: 0 });
+  });
+
+  it('keeps identical weights on all ranks in data-parallel training, matching one worker on the whole batch', async () => {
+    const steps = 4;
+    const exchange2 = createGradientExchange(2, 3 * 3 * 3 * 8 + 3 * 3 * 8 * 3);
+    type Out = { snapshots: Float32Array[]; numTensors: number };
+    const [a, b] = await pool.broadcast<Out>(
+      task('trainDataParallel'),
+      () => ({ seed: 11, steps, lr: 0.05, exchange: exchange2 }),
+      { onFailure: () => abortGradientExchange(exchange2) },
+    );
+    expect(a!.snapshots).toHaveLength(steps);
+    for (let s = 0; s < steps; s++) {
+      expect(Buffer.from(a!.snapshots[s]!.buffer).equals(Buffer.from(b!.snapshots[s]!.buffer))).toBe(true);
+    }
+    expect(a!.numTensors).toBe(0);
+
+    const solo = await WorkerPool.create({ size: 1, backend: 'cpu' });
+    try {
+      const exchange1 = createGradientExchange(1, exchange2.length);
+      const [single] = await solo.broadcast<Out>(task('trainDataParallel'), () => ({
+        seed: 11,
+        steps,
+        lr: 0.05,
+        exchange: exchange1,
+      }));
+      const last = single!.snapshots[steps - 1]!;
+      const shared = a!.snapshots[steps - 1]!;
+      let maxDiff = 0;
+      for (let i = 0; i < last.length; i++) maxDiff = Math.max(maxDiff, Math.abs(last[i]! - shared[i]!));
+      expect(maxDiff).toBeLessThan(1e-5);
+      // Training actually moved the weights.
+      const first = single!.snapshots[0]!;
+      expect(first.some((v, i) => v !== last[i])).toBe(true);
+    } finally {
+      await solo.close();
+    }
+  });
+
+  it('releases peers when one rank of a data-parallel step fails', async () => {
+    const exchange = createGradientExchange(2, 4);
+    const start = Date.now();
+    const error = await pool
+      .broadcast(
+        task('trainDataParallel'),
+        (rank) => (rank === 0 ? { seed: 1, steps: 1, lr: 0.1, exchange } : 'bad'),
+        {
+          onFailure: () => abortGradientExchange(exchange),
+        },
+      )
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(Date.now() - start).toBeLessThan(10_000);
+  });
+});
+
+describe('WorkerPool shutdown', () => {
+  it('rejects queued work on close and refuses new work', async () => {
+    const pool = await WorkerPool.create({ size: 1, backend: 'cpu' });
+    const running = pool.run(task('busy'), 200);
+    const queued = pool.run(task('busy'), 200).catch((e: unknown) => e);
+    await pool.close();
+    await expect(running).resolves.toBeGreaterThan(0);
+    expect(await queued).toMatchObject({ code: 'ABORTED' });
+    await expect(pool.run(task('echo'), 1)).rejects.toMatchObject({ code: 'ABORTED' });
+  });
+});
