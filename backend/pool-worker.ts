@@ -20,7 +20,11 @@ async function main(): Promise<void> {
 }
 
 async function handle(request: PoolRequest): Promise<void> {
-  const context: TaskContext = { rank: data.rank, size: data.size };
+  const context: TaskContext = {
+    rank: data.rank,
+    size: data.size,
+    progress: (event) => port!.postMessage({ type: 'progress', id: request.id, event } satisfies PoolResponse),
+  };
   try {
     let loaded = modules.get(request.module);
     if (!loaded) {

@@ -21,6 +21,8 @@ export interface RunOptions {
   signal?: AbortSignal | undefined;
   /** Pin the task to this worker (data-parallel ranks keep model state in their worker). */
   rank?: number | undefined;
+  /** Receives the events the task sends with `context.progress(event)`. */
+  onProgress?: ((event: unknown) => void) | undefined;
 }
 
 interface Job {
@@ -31,6 +33,7 @@ interface Job {
   readonly reject: (error: unknown) => void;
   readonly signal: AbortSignal | undefined;
   readonly onAbort: () => void;
+  readonly onProgress: ((event: unknown) => void) | undefined;
 }
 
 interface Slot {
@@ -107,6 +110,7 @@ export class WorkerPool {
         reject,
         signal: options.signal,
         onAbort: () => this.abortJob(job),
+        onProgress: options.onProgress,
       };
       options.signal?.addEventListener('abort', job.onAbort, { once: true });
       this.queue.push(job);
@@ -219,6 +223,10 @@ export class WorkerPool {
     if (message.type === 'ready') return;
     const job = slot.running;
     if (!job || job.id !== message.id) return;
+    if (message.type === 'progress') {
+      job.onProgress?.(message.event);
+      return;
+    }
     slot.running = undefined;
     if (message.type === 'result') {
       this.settle(job, 'resolve', message.value);

@@ -5,6 +5,8 @@ export interface TaskContext {
   /** This worker's index in the pool, 0..size-1 (stable for the pool's life). */
   readonly rank: number;
   readonly size: number;
+  /** Sends a progress event to the caller's `onProgress` while the task runs. */
+  readonly progress: (event: unknown) => void;
 }
 
 export interface PoolWorkerData {
@@ -23,6 +25,7 @@ export interface PoolRequest {
 export type PoolResponse =
   | { readonly type: 'ready'; readonly backend: BackendInfo }
   | { readonly type: 'result'; readonly id: number; readonly value: unknown }
+  | { readonly type: 'progress'; readonly id: number; readonly event: unknown }
   | {
       readonly type: 'error';
       readonly id: number;

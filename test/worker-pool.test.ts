@@ -33,6 +33,13 @@ describe('WorkerPool', () => {
     expect(Date.now() - start).toBeLessThan(750);
   });
 
+  it('forwards progress events from a running task, in order', async () => {
+    const events: unknown[] = [];
+    const result = await pool.run(task('countTo'), 3, { onProgress: (e) => events.push(e) });
+    expect(result).toBe(3);
+    expect(events).toEqual([{ i: 1 }, { i: 2 }, { i: 3 }]);
+  });
+
   it('moves typed-array results back to the caller', async () => {
     const out = await pool.run<Float32Array>(task('bytes'), 1000);
     expect(out).toBeInstanceOf(Float32Array);

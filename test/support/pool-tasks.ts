@@ -17,6 +17,11 @@ export async function echo(payload: unknown, context: TaskContext) {
   };
 }
 
+export function countTo(n: number, context: TaskContext): number {
+  for (let i = 1; i <= n; i++) context.progress({ i });
+  return n;
+}
+
 export function busy(ms: number): number {
   const end = Date.now() + ms;
   let x = 0;

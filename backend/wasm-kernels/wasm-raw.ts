@@ -1,0 +1,103 @@
+import type { WasmBackend } from './wasm-backend.js';
+
+/**
+ * Direct calls into tfjs-backend-wasm 4.22's exported C functions, for writing results into
+ * views (sub-ranges of a larger buffer) instead of fresh allocations. Argument lists mirror the
+ * package's own `cwrap` declarations (kernels/BatchMatMul.js, Conv2D.js, Transpose.js).
+ */
+export interface WasmRaw {
+  /**
+   * `out[b] = a[b] @ b[b]` for rank-3 a `[batch, m, k]`, b `[batch, k, n]`. Only
+   * `batch = 1` with no transposes takes XNNPACK's fast path (which packs `b` once per tensor id).
+   */
+  batchMatMul(
+    aId: number,
+    aShape: readonly number[],
+    bId: number,
+    bShape: readonly number[],
+    transposeA: boolean,
+    transposeB: boolean,
+    outId: number,
+  ): void;
+  /** NHWC conv through XNNPACK; explicit pads; filter `[fh, fw, in, out]`. */
+  conv2d(args: {
+    xId: number;
+    batch: number;
+    inHeight: number;
+    inWidth: number;
+    filterId: number;
+    filterHeight: number;
+    filterWidth: number;
+    pads: readonly [top: number, right: number, bottom: number, left: number];
+    dilations: readonly [number, number];
+    strides: readonly [number, number];
+    inChannels: number;
+    outChannels: number;
+    outId: number;
+  }): void;
+  /** float32 transpose of a tensor of shape `shape` by `perm`, written to `outId`. */
+  transpose(xId: number, shape: readonly number[], perm: readonly number[], outId: number): void;
+}
+
+const cache = new WeakMap<object, WasmRaw>();
+
+/** Float32 dtype code of the C++ side (`CppDType.float32`). */
+const CPP_FLOAT32 = 0;
+
+function int32Bytes(values: readonly number[]): Uint8Array {
+  return new Uint8Array(new Int32Array(values).buffer);
+}
+
+export function wasmRaw(backend: WasmBackend): WasmRaw {
+  const cached = cache.get(backend.wasm);
+  if (cached !== undefined) return cached;
+  const { wasm } = backend;
+  const n = 'number';
+  const batchMatMul = wasm.cwrap('BatchMatMul', null, [n, 'array', n, n, 'array', n, n, n, n]);
+  const conv2d = wasm.cwrap('Conv2D', null, new Array<string>(19).fill(n));
+  const transpose = wasm.cwrap('Transpose', null, [n, 'array', n, n, n, 'array', n]);
+  const raw: WasmRaw = {
+    batchMatMul(aId, aShape, bId, bShape, transposeA, transposeB, outId) {
+      batchMatMul(
+        aId,
+        int32Bytes(aShape),
+        aShape.length,
+        bId,
+        int32Bytes(bShape),
+        bShape.length,
+        transposeA,
+        transposeB,
+        outId,
+      );
+    },
+    conv2d(a) {
+      const [top, right, bottom, left] = a.pads;
+      conv2d(
+        a.xId,
+        a.batch,
+        a.inHeight,
+        a.inWidth,
+        a.filterId,
+        a.filterHeight,
+        a.filterWidth,
+        top,
+        right,
+        bottom,
+        left,
+        0,
+        a.dilations[0],
+        a.dilations[1],
+        a.strides[0],
+        a.strides[1],
+        a.inChannels,
+        a.outChannels,
+        a.outId,
+      );
+    },
+    transpose(xId, shape, perm, outId) {
+      transpose(xId, int32Bytes(shape), shape.length, CPP_FLOAT32, outId, int32Bytes(perm), perm.length);
+    },
+  };
+  cache.set(wasm, raw);
+  return raw;
+}
