@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import { CascadeError } from '../util/cascade-error.js';
+
+export const TEMPORAL_MIXING_KINDS = ['conv', 'attention'] as const;
+export type TemporalMixingKind = (typeof TEMPORAL_MIXING_KINDS)[number];
+
+const positiveInt = z.number().int().positive();
+
+/**
+ * Architecture of the base video UNet (see video-unet.ts). `height`, `width` and `frames` are
+ * the training resolution, recorded for the cascade; the network itself runs at any H, W
+ * divisible by 2^(levels - 1) and any T.
+ */
+export const VideoUNetConfig = z
+  .strictObject({
+    /** Channel width per level, e.g. [32, 64, 128] for 3 levels (resolution halves per level). */
+    channels: z.array(positiveInt).min(1).max(6),
+    resBlocksPerLevel: positiveInt.max(8),
+    /** GroupNorm groups; every channel width must be divisible by it. */
+    groups: positiveInt,
+    /** Heads of every attention layer (spatial, cross, temporal, text). */
+    attentionHeads: positiveInt,
+    /** Temporal mixing after every spatial block, applied in the listed order. */
+    temporalMixing: z.array(z.enum(TEMPORAL_MIXING_KINDS)).max(2).default(['conv', 'attention']),
+    /** Vocabulary size including id 0 = PAD. */
+    vocabSize: z.number().int().min(2),
+    maxTokens: positiveInt,
+    textEmbedDim: positiveInt,
+    /** Transformer layers over the prompt tokens before conditioning (0 = bag of embeddings). */
+    textLayers: z.number().int().min(0).max(8).default(1),
+    /** Width of the timestep (+ pooled prompt) embedding fed to every residual block; even. */
+    timeEmbedDim: positiveInt,
+    frames: positiveInt,
+    height: positiveInt,
+    width: positiveInt,
+  })
+  .superRefine((c, ctx) => {
+    const issue = (path: (string | number)[], message: string): void => {
+      ctx.addIssue({ code: 'custom', path, message });
+    };
+    c.channels.forEach((ch, i) => {
+      if (ch % c.groups !== 0) issue(['channels', i], `${ch} is not divisible by groups (${c.groups})`);
+      if (
+        ch % c.attentionHeads !== 0 &&
+        (c.temporalMixing.includes('attention') || i === c.channels.length - 1)
+      ) {
+        issue(['channels', i], `${ch} is not divisible by attentionHeads (${c.attentionHeads})`);
+      }
+    });
+    if (c.textEmbedDim % c.attentionHeads !== 0) {
+      issue(['textEmbedDim'], `${c.textEmbedDim} is not divisible by attentionHeads (${c.attentionHeads})`);
+    }
+    if (c.timeEmbedDim % 2 !== 0) issue(['timeEmbedDim'], `${c.timeEmbedDim} must be even`);
+    if (new Set(c.temporalMixing).size !== c.temporalMixing.length) {
+      issue(['temporalMixing'], 'lists a kind twice');
+    }
+    const factor = 2 ** (c.channels.length - 1);
+    if (c.height % factor !== 0)
+      issue(['height'], `${c.height} is not divisible by 2^(levels-1) = ${factor}`);
+    if (c.width % factor !== 0) issue(['width'], `${c.width} is not divisible by 2^(levels-1) = ${factor}`);
+  });
+export type VideoUNetConfig = z.output<typeof VideoUNetConfig>;
+export type VideoUNetConfigInput = z.input<typeof VideoUNetConfig>;
+
+/** Validates a config; BAD_ARGUMENT naming the first offending field otherwise. */
+export function parseVideoUNetConfig(input: unknown, where = 'architecture'): VideoUNetConfig {
+  const result = VideoUNetConfig.safeParse(input);
+  if (result.success) return result.data;
+  const first = result.error.issues[0]!;
+  const field = [where, ...first.path.map(String)].join('.');
+  throw new CascadeError(
+    'BAD_ARGUMENT',
+    `${field}: ${first.message}. Fix the video UNet config (see model/video-unet-config.ts).`,
+    { path: field, details: { issues: result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) } },
+  );
+}
+
+/** Number of feature taps / injection points: one per encoder level plus the mid block. */
+export function tapCount(config: VideoUNetConfig): number {
+  return config.channels.length + 1;
+}
+
+/**
+ * Shape of tap n for a clip batch [B, T, H, W, 3]: [B*T, H/2^n, W/2^n, channels[n]] for the
+ * encoder levels n < levels, and the lowest level's shape for the mid block (n = levels).
+ */
+export function tapShapes(
+  config: VideoUNetConfig,
+  batch: number,
+  frames: number,
+  height: number,
+  width: number,
+): [number, number, number, number][] {
+  const levels = config.channels.length;
+  const shapes: [number, number, number, number][] = [];
+  for (let n = 0; n <= levels; n++) {
+    const level = Math.min(n, levels - 1);
+    const f = 2 ** level;
+    shapes.push([batch * frames, height / f, width / f, config.channels[level]!]);
+  }
+  return shapes;
+}

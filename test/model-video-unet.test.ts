@@ -1,0 +1,313 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../backend/select-backend.js';
+import { tf } from '../backend/tf.js';
+import { fanInInit, initialValues } from '../model/param-spec.js';
+import { upsampleNearest2x } from '../model/resample.js';
+import { VideoUNet, videoUNetParamSpecs } from '../model/video-unet.js';
+import { parseVideoUNetConfig, type VideoUNetConfigInput } from '../model/video-unet-config.js';
+import { Rng } from '../util/rng.js';
+
+const TINY: VideoUNetConfigInput = {
+  channels: [8, 16],
+  resBlocksPerLevel: 1,
+  groups: 4,
+  attentionHeads: 2,
+  temporalMixing: ['conv', 'attention'],
+  vocabSize: 12,
+  maxTokens: 6,
+  textEmbedDim: 8,
+  textLayers: 1,
+  timeEmbedDim: 16,
+  frames: 4,
+  height: 8,
+  width: 8,
+};
+const config = parseVideoUNetConfig(TINY);
+
+/**
+ * Zero-initialised kernels (residual branch ends, output conv) make a fresh model output 0 and
+ * ignore its inputs; give them random values so the tests see every path.
+ */
+function randomiseZeroInits(unet: VideoUNet, seed: number): void {
+  for (const spec of videoUNetParamSpecs(unet.config)) {
+    if (spec.init.kind !== 'zeros' || !spec.name.endsWith('.kernel')) continue;
+    const fanIn = spec.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    const values = initialValues({ ...spec, init: fanInInit(fanIn) }, seed);
+    const v = unet.params.get(spec.name)!;
+    tf.tidy(() => v.assign(tf.tensor(values, v.shape)));
+  }
+}
+
+function randomTensor(shape: number[], seed: number): tf.Tensor {
+  const n = shape.reduce((x, y) => x * y, 1);
+  return tf.tensor(new Rng(seed).normals(n), shape);
+}
+
+function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+}
+
+function maxAbs(a: tf.Tensor): number {
+  return tf.tidy(() => tf.max(tf.abs(a)).dataSync()[0]!);
+}
+
+function same(a: tf.Tensor, b: tf.Tensor): boolean {
+  const x = a.dataSync();
+  const y = b.dataSync();
+  return x.length === y.length && x.every((v, i) => Object.is(v, y[i]));
+}
+
+let unet: VideoUNet;
+let x: tf.Tensor5D;
+let tokens: tf.Tensor2D;
+const t = [10, 700];
+
+beforeAll(async () => {
+  await selectBackend({ backend: 'cpu' });
+  unet = VideoUNet.create(config, { seed: 7 });
+  randomiseZeroInits(unet, 99);
+  x = randomTensor([2, 4, 8, 8, 3], 1) as tf.Tensor5D;
+  tokens = tf.tensor2d(
+    [
+      [3, 4, 5, 0],
+      [0, 0, 0, 0],
+    ],
+    [2, 4],
+    'int32',
+  );
+});
+
+afterAll(() => {
+  unet.dispose();
+  tf.dispose([x, tokens]);
+});
+
+describe('VideoUNet', () => {
+  it('predicts eps of the input shape and exposes levels + 1 taps of the documented shapes', () => {
+    const out = unet.apply(x, t, tokens, { collectTaps: true });
+    expect(out.eps!.shape).toEqual([2, 4, 8, 8, 3]);
+    expect(unet.tapCount).toBe(3);
+    expect(out.taps!.map((tap) => tap.shape)).toEqual([
+      [8, 8, 8, 8],
+      [8, 4, 4, 16],
+      [8, 4, 4, 16],
+    ]);
+    expect(unet.tapShapes(2, 4, 8, 8)).toEqual(out.taps!.map((tap) => tap.shape));
+    expect(Number.isFinite(maxAbs(out.eps!))).toBe(true);
+    expect(maxAbs(out.eps!)).toBeGreaterThan(0);
+    tf.dispose([out.eps!, ...out.taps!]);
+  });
+
+  it('has N = 4 taps with 3 levels (the paper N)', () => {
+    const three = VideoUNet.create({ ...config, channels: [8, 8, 16] }, { seed: 1 });
+    const before = tf.memory().numTensors;
+    const { taps, eps } = three.apply(x, 5, tokens, { encoderOnly: true });
+    expect(eps).toBeUndefined();
+    expect(taps!.map((tap) => tap.shape)).toEqual([
+      [8, 8, 8, 8],
+      [8, 4, 4, 8],
+      [8, 2, 2, 16],
+      [8, 2, 2, 16],
+    ]);
+    tf.dispose(taps!);
+    expect(tf.memory().numTensors).toBe(before);
+    three.dispose();
+  });
+
+  it('a fresh model predicts exactly zero (zero-initialised output conv)', () => {
+    const fresh = VideoUNet.create(config, { seed: 3 });
+    const { eps } = fresh.apply(x, t, tokens);
+    expect(maxAbs(eps!)).toBe(0);
+    eps!.dispose();
+    fresh.dispose();
+  });
+
+  it('a zero injection leaves the output bit-identical; a non-zero one at any tap changes it', () => {
+    const plain = unet.apply(x, t, tokens, { collectTaps: true });
+    const base = plain.eps!;
+    const shapes = unet.tapShapes(2, 4, 8, 8);
+    const zeros = shapes.map((s) => tf.zeros(s));
+    const withZeros = unet.apply(x, t, tokens, { injections: zeros }).eps!;
+    expect(same(withZeros, base)).toBe(true);
+    for (let n = 0; n < shapes.length; n++) {
+      const injections: (tf.Tensor | undefined)[] = shapes.map(() => undefined);
+      injections[n] = tf.fill(shapes[n]!, 0.5);
+      const out = unet.apply(x, t, tokens, { injections, collectTaps: true });
+      expect(maxAbsDiff(out.eps!, base)).toBeGreaterThan(1e-4);
+      // The tap records the injected feature: tap_n = h_n + inj_n.
+      const delta = tf.sub(out.taps![n]!, plain.taps![n]!);
+      expect(maxAbsDiff(delta, injections[n]!)).toBeLessThan(1e-5);
+      tf.dispose([delta, injections[n]!, out.eps!, ...out.taps!]);
+    }
+    tf.dispose([base, ...plain.taps!, withZeros, ...zeros]);
+  });
+
+  it('encoderOnly returns only the taps, identical to the full run', () => {
+    const full = unet.apply(x, t, tokens, { collectTaps: true });
+    const enc = unet.apply(x, t, tokens, { encoderOnly: true });
+    expect(enc.eps).toBeUndefined();
+    expect(enc.taps!.length).toBe(3);
+    for (const [i, tap] of enc.taps!.entries()) expect(same(tap, full.taps![i]!)).toBe(true);
+    tf.dispose([full.eps!, ...full.taps!, ...enc.taps!]);
+  });
+
+  it('runs at 2x resolution and at other frame counts with the same weights', () => {
+    const big = randomTensor([1, 4, 16, 16, 3], 5) as tf.Tensor5D;
+    const tok = tf.tensor2d([[1, 2]], [1, 2], 'int32');
+    const out = unet.apply(big, [100], tok, { collectTaps: true });
+    expect(out.eps!.shape).toEqual([1, 4, 16, 16, 3]);
+    expect(out.taps!.map((tap) => tap.shape)).toEqual([
+      [4, 16, 16, 8],
+      [4, 8, 8, 16],
+      [4, 8, 8, 16],
+    ]);
+    for (const frames of [1, 3]) {
+      const clip = randomTensor([1, frames, 8, 16, 3], frames) as tf.Tensor5D;
+      const eps = unet.apply(clip, 3, tok).eps!;
+      expect(eps.shape).toEqual([1, frames, 8, 16, 3]);
+      tf.dispose([clip, eps]);
+    }
+    tf.dispose([big, tok, out.eps!, ...out.taps!]);
+  });
+
+  it('mixes information across frames only through the temporal layers', () => {
+    const changed = tf.tidy(() => {
+      const bump = tf.concat([tf.ones([2, 1, 8, 8, 3]), tf.zeros([2, 3, 8, 8, 3])], 1);
+      return tf.add(x, bump) as tf.Tensor5D;
+    });
+    const lastFrame = (model: VideoUNet, input: tf.Tensor5D) =>
+      tf.tidy(() => tf.slice(model.apply(input, t, tokens).eps!, [0, 3], [2, 1]));
+    const a = lastFrame(unet, x);
+    const b = lastFrame(unet, changed);
+    expect(maxAbsDiff(a, b)).toBeGreaterThan(1e-4);
+    const spatialOnly = VideoUNet.create({ ...config, temporalMixing: [] }, { seed: 7 });
+    randomiseZeroInits(spatialOnly, 99);
+    const c = lastFrame(spatialOnly, x);
+    const d = lastFrame(spatialOnly, changed);
+    // Frames are folded into the batch, GroupNorm statistics are per frame and cross-attention
+    // keys come from the prompt alone, so without temporal layers frames stay independent.
+    expect(maxAbsDiff(c, d)).toBeLessThan(1e-5);
+    spatialOnly.dispose();
+    tf.dispose([changed, a, b, c, d]);
+  });
+
+  it('is conditioned on the prompt, and trailing PAD tokens change nothing', () => {
+    const [a, b, c] = tf.tidy(() => {
+      const short = tf.tensor2d(
+        [
+          [3, 4],
+          [0, 0],
+        ],
+        [2, 2],
+        'int32',
+      );
+      const other = tf.tensor2d(
+        [
+          [7, 4, 5, 0],
+          [0, 0, 0, 0],
+        ],
+        [2, 4],
+        'int32',
+      );
+      const padded = tf.tensor2d(
+        [
+          [3, 4, 0, 0],
+          [0, 0, 0, 0],
+        ],
+        [2, 4],
+        'int32',
+      );
+      return [unet.apply(x, t, padded).eps!, unet.apply(x, t, short).eps!, unet.apply(x, t, other).eps!];
+    });
+    expect(maxAbsDiff(a!, b!)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(a!, c!)).toBeGreaterThan(1e-4);
+    tf.dispose([a!, b!, c!]);
+  });
+
+  it('honours paramOverrides and attentionLogitScale', () => {
+    const [base, scaled, zeroed] = tf.tidy(() => {
+      const overrides = new Map([['out.conv.kernel', tf.zerosLike(unet.params.get('out.conv.kernel')!)]]);
+      return [
+        unet.apply(x, t, tokens).eps!,
+        unet.apply(x, t, tokens, { attentionLogitScale: 1.7 }).eps!,
+        unet.apply(x, t, tokens, { paramOverrides: overrides }).eps!,
+      ];
+    });
+    expect(maxAbsDiff(base!, scaled!)).toBeGreaterThan(1e-6);
+    expect(maxAbs(zeroed!)).toBe(0);
+    tf.dispose([base!, scaled!, zeroed!]);
+  });
+
+  it('initialises deterministically from the seed, with stable ordered names', () => {
+    const a = VideoUNet.create(config, { seed: 11 });
+    const b = VideoUNet.create(config, { seed: 11 });
+    const c = VideoUNet.create(config, { seed: 12 });
+    expect([...a.params.keys()]).toEqual(videoUNetParamSpecs(config).map((s) => s.name));
+    expect(a.params.has('down.0.res.0.conv1.kernel')).toBe(true);
+    let differs = false;
+    for (const [name, v] of a.params) {
+      expect(same(v, b.params.get(name)!)).toBe(true);
+      if (!same(v, c.params.get(name)!)) differs = true;
+    }
+    expect(differs).toBe(true);
+    const count = [...a.params.values()].reduce((n, v) => n + v.size, 0);
+    expect(a.parameterCount()).toBe(count);
+    for (const m of [a, b, c]) m.dispose();
+  });
+
+  it('leaks no tensors in apply (with taps and injections) or in a gradient step', () => {
+    const before = tf.memory().numTensors;
+    const inj = unet.tapShapes(2, 4, 8, 8).map((s) => tf.ones(s));
+    const out = unet.apply(x, t, tokens, { injections: inj, collectTaps: true });
+    tf.dispose([out.eps!, ...out.taps!, ...inj]);
+    expect(tf.memory().numTensors).toBe(before);
+
+    const vars = unet.trainableVariables();
+    expect(vars.length).toBe(unet.params.size);
+    const { value, grads } = tf.variableGrads(
+      () => tf.mean(tf.square(unet.apply(x, t, tokens).eps!)) as tf.Scalar,
+      vars,
+    );
+    // Every parameter takes part in the forward pass.
+    expect(Object.keys(grads).length).toBe(unet.params.size);
+    const gradNorm = tf.tidy(() => tf.add(tf.sum(tf.square(grads[vars[0]!.name]!)), 0).dataSync()[0]!);
+    expect(Number.isFinite(gradNorm)).toBe(true);
+    value.dispose();
+    tf.dispose(Object.values(grads));
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('can be frozen', () => {
+    unet.setTrainable(false);
+    expect(unet.trainableVariables()).toEqual([]);
+    unet.setTrainable(true);
+    expect(unet.trainableVariables().length).toBe(unet.params.size);
+  });
+
+  it('validates configs and inputs with BAD_ARGUMENT', () => {
+    expect(() => parseVideoUNetConfig({ ...TINY, channels: [8, 10] })).toThrow(
+      expect.objectContaining({ code: 'BAD_ARGUMENT', path: 'architecture.channels.1' }),
+    );
+    expect(() => parseVideoUNetConfig({ ...TINY, height: 9 })).toThrow(/height/);
+    const odd = tf.zeros([1, 2, 7, 8, 3]) as tf.Tensor5D;
+    const tok = tf.zeros([1, 2], 'int32') as tf.Tensor2D;
+    expect(() => unet.apply(odd, 0, tok)).toThrow(expect.objectContaining({ code: 'BAD_ARGUMENT' }));
+    const wrong = tf.zeros([8, 8, 8, 4]);
+    expect(() => unet.apply(x, t, tokens, { injections: [wrong] })).toThrow(
+      expect.objectContaining({ code: 'BAD_ARGUMENT', path: 'injections.0' }),
+    );
+    const long = tf.zeros([2, 7], 'int32') as tf.Tensor2D;
+    expect(() => unet.apply(x, t, long)).toThrow(/maxTokens/);
+    expect(() => unet.apply(x, [1, 2, 3], tokens)).toThrow(/3 timesteps/);
+    tf.dispose([odd, tok, wrong, long]);
+  });
+
+  it('upsampleNearest2x repeats every pixel 2x2, and its gradient sums them back', () => {
+    const input = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2, 1]);
+    const up = upsampleNearest2x(input);
+    expect(Array.from(up.dataSync().slice(0, 16))).toEqual([1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4]);
+    const grad = tf.grad((v: tf.Tensor) => tf.sum(upsampleNearest2x(v as tf.Tensor4D)))(input);
+    expect(Array.from(grad.dataSync())).toEqual([4, 4, 4, 4, 4, 4, 4, 4]);
+    tf.dispose([input, up, grad]);
+  });
+});
