@@ -62,11 +62,9 @@ export type ClipSettings = z.infer<typeof clipSettingsSchema>;
 export const CLIP_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export const clipSchema = z.strictObject({
-  id: z
-    .string({ error: 'must be a string' })
-    .regex(CLIP_ID, {
-      error: 'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit',
-    }),
+  id: z.string({ error: 'must be a string' }).regex(CLIP_ID, {
+    error: 'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+  }),
   prompt: z.string({ error: 'must be a text prompt' }).min(1, { error: 'must not be empty' }),
   ...clipSettingsShape,
 });

@@ -38,7 +38,14 @@ export const DEFAULT_ENCODE: EncodeSpec = { preset: 'h264' };
 export type StagePlan =
   | { readonly kind: 'base'; readonly height: number; readonly width: number; readonly seed: number }
   | {
-      readonly kind: 'pivot-replacement' | 'tuned';
+      readonly kind: 'pivot-replacement';
+      readonly index: number;
+      readonly height: number;
+      readonly width: number;
+      readonly seed: number;
+    }
+  | {
+      readonly kind: 'tuned';
       readonly index: number;
       readonly height: number;
       readonly width: number;

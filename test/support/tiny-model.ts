@@ -1,0 +1,41 @@
+/** A tiny random-weight base model saved as a real model folder, for pipeline tests. */
+import { VOCABULARY } from '../../data/vocabulary.js';
+import { saveModelDir } from '../../model/model-files.js';
+import { VideoUNet } from '../../model/video-unet.js';
+import { parseVideoUNetConfig } from '../../model/video-unet-config.js';
+
+export interface TinyModelOptions {
+  height?: number;
+  width?: number;
+  frames?: number;
+  seed?: number;
+}
+
+export async function writeTinyModel(dir: string, options: TinyModelOptions = {}): Promise<void> {
+  const config = parseVideoUNetConfig({
+    channels: [8, 16],
+    resBlocksPerLevel: 1,
+    groups: 4,
+    attentionHeads: 2,
+    temporalMixing: ['conv'],
+    vocabSize: VOCABULARY.length,
+    maxTokens: 24,
+    textEmbedDim: 8,
+    textLayers: 0,
+    timeEmbedDim: 16,
+    frames: options.frames ?? 4,
+    height: options.height ?? 8,
+    width: options.width ?? 8,
+  });
+  const unet = VideoUNet.create(config, { seed: options.seed ?? 1 });
+  try {
+    await saveModelDir(dir, unet, {
+      schedule: { kind: 'linear' },
+      vocabulary: VOCABULARY,
+      trainingCommand: 'test/support/tiny-model.ts (random weights)',
+      seed: options.seed ?? 1,
+    });
+  } finally {
+    unet.dispose();
+  }
+}
