@@ -21,7 +21,7 @@ export interface DdimOptions extends SamplerOptions {
  *   x_prev = sqrt(abar_prev) x0 + sqrt(1 - abar_prev - sigma^2) eps + sigma z,  z ~ Rng(seed)
  * Returns a new tensor [B, T, H, W, 3]; `xStart` is not disposed.
  */
-export function ddimSample(
+export async function ddimSample(
   denoise: Denoiser,
   xStart: tf.Tensor5D,
   schedule: NoiseSchedule,

@@ -12,7 +12,7 @@ import type { Denoiser, SamplerOptions } from './sample-options.js';
  * r = h_last / h. The final step into sigma = 0 (lambda = +inf) is first order, which makes
  * it exactly x_prev = x0_t. Deterministic; options as for DDIM (no eta).
  */
-export function dpmSolverSample(
+export async function dpmSolverSample(
   denoise: Denoiser,
   xStart: tf.Tensor5D,
   schedule: NoiseSchedule,

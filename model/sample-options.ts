@@ -41,7 +41,8 @@ export interface SamplerOptions {
   readonly spacing?: TimestepSpacing | undefined;
   /**
    * K: the noise level of the initial state (x_K = sqrt(abar[K]) x0 + sqrt(1-abar[K]) eps).
-   * Default N-1 (pure noise). See `samplerTimesteps` for exactly which steps run.
+   * Default: the state is pure noise and the full schedule runs. See `samplerTimesteps` for
+   * exactly which steps run.
    */
   readonly startStep?: number | undefined;
   /** Clip each predicted x0 to [-1, 1] (eps is recomputed to match). Default false. */
@@ -53,11 +54,11 @@ export interface SamplerOptions {
 }
 
 /**
- * The timesteps a run evaluates the model at, noisiest first. The full schedule of `steps`
- * steps (see TimestepSpacing) is cut to its entries at or below K = startStep, and the first
- * of those is replaced by K itself, so the first model call sees the true noise level of the
- * given state and the step count stays that of the sub-sequence. If no entry is at or below K,
- * the run is the single step [K].
+ * The timesteps a run evaluates the model at, noisiest first. Without `startStep` it is the
+ * full schedule of `steps` steps (see TimestepSpacing). With K = startStep, the full schedule
+ * is cut to its entries at or below K and the first of those is replaced by K itself, so the
+ * first model call sees the true noise level of the given state and the step count stays that
+ * of the sub-sequence. If no entry is at or below K, the run is the single step [K].
  *
  * Example: N = 1000, 50 trailing steps, K = 700: the entries <= 700 are 699, 679, ..., 19
  * (35 of them), so the run is 700, 679, 659, ..., 19: 35 steps. With 'uniform' spacing the
@@ -69,14 +70,14 @@ export function samplerTimesteps(
   trainSteps: number,
   steps: number,
   spacing: TimestepSpacing = 'trailing',
-  startStep: number = trainSteps - 1,
+  startStep?: number,
 ): number[] {
   if (!Number.isInteger(steps) || steps < 1 || steps > trainSteps) {
     throw new CascadeError('BAD_ARGUMENT', `steps is ${steps}, expected an integer in 1..${trainSteps}.`, {
       path: 'steps',
     });
   }
-  if (!Number.isInteger(startStep) || startStep < 0 || startStep >= trainSteps) {
+  if (startStep !== undefined && (!Number.isInteger(startStep) || startStep < 0 || startStep >= trainSteps)) {
     throw new CascadeError(
       'BAD_ARGUMENT',
       `startStep (K) is ${startStep}, expected an integer in 0..${trainSteps - 1}.`,
@@ -91,6 +92,7 @@ export function samplerTimesteps(
         : Math.floor(((steps - 1 - i) * trainSteps) / steps),
     );
   }
+  if (startStep === undefined) return full;
   const below = full.filter((t) => t <= startStep);
   if (below.length === 0) return [startStep];
   below[0] = startStep;
