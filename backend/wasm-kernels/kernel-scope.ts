@@ -44,16 +44,19 @@ export class KernelScope {
   }
 
   /**
-   * A fresh float32 buffer of `shape`; contents are garbage unless `zero`. With `extra > 0`
-   * the buffer is flat, `[size(shape) + extra]`: a base for views that may read past the
-   * logical end (the slack is zeroed together with the rest when `zero`).
+   * A fresh buffer of `shape` (float32 unless `dtype`); contents are garbage unless `zero`.
+   * With `extra > 0` the buffer is flat, `[size(shape) + extra]`: a base for views that may
+   * read past the logical end (the slack is zeroed together with the rest when `zero`).
    */
-  alloc(shape: number[], options: { zero?: boolean; extra?: number } = {}): tf.TensorInfo {
+  alloc(
+    shape: number[],
+    options: { zero?: boolean; extra?: number; dtype?: 'float32' | 'int32' } = {},
+  ): tf.TensorInfo {
     const extra = options.extra ?? 0;
     const size = tf.util.sizeFromShape(shape);
-    const out = this.backend.makeOutput(extra === 0 ? shape : [size + extra], 'float32');
+    const out = this.backend.makeOutput(extra === 0 ? shape : [size + extra], options.dtype ?? 'float32');
     this.owned.push(out);
-    if (options.zero === true) this.f32(out).fill(0);
+    if (options.zero === true) (out.dtype === 'int32' ? this.i32(out) : this.f32(out)).fill(0);
     return out;
   }
 
@@ -73,6 +76,14 @@ export class KernelScope {
     this.backend.wasm.tfjs.registerTensor(id, size, memoryOffset);
     this.views.add(dataId);
     return { dataId, shape, dtype: 'float32' };
+  }
+
+  /** Frees a tensor this scope created before the scope ends (to bound peak memory in loops). */
+  release(info: tf.TensorInfo): void {
+    const index = this.owned.indexOf(info);
+    if (index < 0) return;
+    this.owned.splice(index, 1);
+    this.backend.disposeData(info.dataId);
   }
 
   /** C++ tensor id, for raw calls. */
@@ -104,7 +115,10 @@ export class KernelScope {
   finish(result: tf.TensorInfo, inputs: readonly (tf.TensorInfo | undefined)[]): tf.TensorInfo {
     if (this.views.has(result.dataId)) {
       this.dispose();
-      throw new CascadeError('INTERNAL', 'A wasm kernel tried to return a view; copy it into its own buffer.');
+      throw new CascadeError(
+        'INTERNAL',
+        'A wasm kernel tried to return a view; copy it into its own buffer.',
+      );
     }
     const index = this.owned.indexOf(result);
     if (index >= 0) {

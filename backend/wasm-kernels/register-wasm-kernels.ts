@@ -1,7 +1,25 @@
 import { tf } from '../tf.js';
+import { batchMatMulConfig } from './batch-mat-mul.js';
+import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
+import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
+import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-native-backprop-filter.js';
+import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-native-backprop-input.js';
+import { sliceConfig } from './slice.js';
+import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
-/** Kernels that replace or complete tfjs-backend-wasm 4.22 for training; filled in by the kernels work. */
-const WASM_KERNELS: tf.KernelConfig[] = [];
+/**
+ * Kernels that replace or complete tfjs-backend-wasm 4.22 for training. Each replaces the
+ * stock kernel of the same name when there is one.
+ */
+export const WASM_KERNELS: readonly tf.KernelConfig[] = [
+  conv2dBackpropFilterConfig,
+  conv2dBackpropInputConfig,
+  batchMatMulConfig,
+  depthwiseConv2dNativeBackpropInputConfig,
+  depthwiseConv2dNativeBackpropFilterConfig,
+  unsortedSegmentSumConfig,
+  sliceConfig,
+];
 
 let registered = false;
 

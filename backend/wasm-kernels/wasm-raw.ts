@@ -20,23 +20,27 @@ export interface WasmRaw {
     outId: number,
   ): void;
   /** NHWC conv through XNNPACK; explicit pads; filter `[fh, fw, in, out]`. */
-  conv2d(args: {
-    xId: number;
-    batch: number;
-    inHeight: number;
-    inWidth: number;
-    filterId: number;
-    filterHeight: number;
-    filterWidth: number;
-    pads: readonly [top: number, right: number, bottom: number, left: number];
-    dilations: readonly [number, number];
-    strides: readonly [number, number];
-    inChannels: number;
-    outChannels: number;
-    outId: number;
-  }): void;
+  conv2d(args: ConvCall): void;
+  /** NHWC depthwise conv through XNNPACK; filter `[fh, fw, in, out / in]`. */
+  depthwiseConv2d(args: ConvCall): void;
   /** float32 transpose of a tensor of shape `shape` by `perm`, written to `outId`. */
   transpose(xId: number, shape: readonly number[], perm: readonly number[], outId: number): void;
+}
+
+export interface ConvCall {
+  xId: number;
+  batch: number;
+  inHeight: number;
+  inWidth: number;
+  filterId: number;
+  filterHeight: number;
+  filterWidth: number;
+  pads: readonly [top: number, right: number, bottom: number, left: number];
+  dilations: readonly [number, number];
+  strides: readonly [number, number];
+  inChannels: number;
+  outChannels: number;
+  outId: number;
 }
 
 const cache = new WeakMap<object, WasmRaw>();
@@ -55,6 +59,33 @@ export function wasmRaw(backend: WasmBackend): WasmRaw {
   const n = 'number';
   const batchMatMul = wasm.cwrap('BatchMatMul', null, [n, 'array', n, n, 'array', n, n, n, n]);
   const conv2d = wasm.cwrap('Conv2D', null, new Array<string>(19).fill(n));
+  const depthwise = wasm.cwrap('DepthwiseConv2dNative', null, new Array<string>(19).fill(n));
+  const convArgs = (a: ConvCall): number[] => {
+    const [top, right, bottom, left] = a.pads;
+    // Same argument order as tfjs-backend-wasm's Conv2D.js / DepthwiseConv2dNative.js; the 0
+    // is `isSamePad` (pads are always explicit here).
+    return [
+      a.xId,
+      a.batch,
+      a.inHeight,
+      a.inWidth,
+      a.filterId,
+      a.filterHeight,
+      a.filterWidth,
+      top,
+      right,
+      bottom,
+      left,
+      0,
+      a.dilations[0],
+      a.dilations[1],
+      a.strides[0],
+      a.strides[1],
+      a.inChannels,
+      a.outChannels,
+      a.outId,
+    ];
+  };
   const transpose = wasm.cwrap('Transpose', null, [n, 'array', n, n, n, 'array', n]);
   const raw: WasmRaw = {
     batchMatMul(aId, aShape, bId, bShape, transposeA, transposeB, outId) {
@@ -71,28 +102,10 @@ export function wasmRaw(backend: WasmBackend): WasmRaw {
       );
     },
     conv2d(a) {
-      const [top, right, bottom, left] = a.pads;
-      conv2d(
-        a.xId,
-        a.batch,
-        a.inHeight,
-        a.inWidth,
-        a.filterId,
-        a.filterHeight,
-        a.filterWidth,
-        top,
-        right,
-        bottom,
-        left,
-        0,
-        a.dilations[0],
-        a.dilations[1],
-        a.strides[0],
-        a.strides[1],
-        a.inChannels,
-        a.outChannels,
-        a.outId,
-      );
+      conv2d(...convArgs(a));
+    },
+    depthwiseConv2d(a) {
+      depthwise(...convArgs(a));
     },
     transpose(xId, shape, perm, outId) {
       transpose(xId, int32Bytes(shape), shape.length, CPP_FLOAT32, outId, int32Bytes(perm), perm.length);

@@ -1,0 +1,272 @@
+import { CascadeError } from '../../util/cascade-error.js';
+import { tf } from '../tf.js';
+import { type KernelScope, withKernelScope } from './kernel-scope.js';
+import { transposeF32 } from './transpose-f32.js';
+
+/**
+ * BatchMatMul for wasm, replacing tfjs-backend-wasm 4.22's kernel, whose only fast path is a
+ * single 2-D product without transposes (everything else runs a scalar loop at 1-2 GFLOP/s).
+ *
+ * Products run as plain 2-D XNNPACK matmuls `X [r, k] x Y [k, c]` on views of the operands,
+ * each written straight into its slice of the output (no slicing or concatenation copies).
+ * XNNPACK repacks `Y` for every new tensor, which costs about 10x more per element than a
+ * transpose, so each call picks the cheapest (by the cost model below) of
+ *   - `C = A B` (X = A, Y = B), transposing whichever operand arrives transposed, and
+ *   - `C = (B^T A^T)^T` (X = B^T, Y = A^T), which packs A instead of B and transposes the
+ *     result (and for `A^T B^T` needs no operand transposes at all).
+ *   - the stock scalar C++ loop, for many tiny products where operator setup dominates.
+ * When `Y` is the same for every batch (its batch dims are all 1), all batches share one
+ * `[batch*r, k] x [k, c]` product. Batch dims broadcast as in `tf.matMul`.
+ */
+function batchMatMul(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
+  const a = args.inputs.a!;
+  const b = args.inputs.b!;
+  const { transposeA, transposeB } = (args.attrs ?? {}) as unknown as tf.BatchMatMulAttrs;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') {
+    throw new CascadeError(
+      'BAD_ARGUMENT',
+      `BatchMatMul on wasm needs float32 operands, got ${a.dtype} and ${b.dtype}; cast them with tf.cast(x, 'float32') first.`,
+      { details: { aDtype: a.dtype, bDtype: b.dtype } },
+    );
+  }
+  return withKernelScope(args.backend, [a, b], (scope) => matMulInScope(scope, a, b, transposeA, transposeB));
+}
+
+/**
+ * Cost model in nanoseconds, measured on tfjs-backend-wasm 4.22 (SIMD, one thread, 2 cores):
+ * XNNPACK repacks its right operand for every new tensor (about 15 ns per element, against 2
+ * for a transpose) and creating/deleting an operator costs about 20 us, while the C++ scalar
+ * loop (the stock kernel) runs at 1-2 GFLOP/s with no setup. Many tiny products (temporal
+ * attention over a few frames for thousands of pixels) are cheapest on the scalar loop.
+ */
+const NS_PER_TRANSPOSED = 2;
+const NS_PER_PACKED = 15;
+const NS_PER_OPERATOR = 20_000;
+const NS_PER_FLOP_XNNPACK = 1 / 25;
+const NS_PER_FLOP_SCALAR = 0.6;
+
+export type MatMulPlan = 'scalar' | 'direct' | 'swapped';
+
+/**
+ * Which way a product runs: `direct` (`A B`), `swapped` (`(B^T A^T)^T`) or `scalar` (the stock
+ * C++ loop). `aCount`/`bCount` are the operands' batch sizes, `batches` the broadcast one.
+ */
+export function matMulPlan(p: {
+  aCount: number;
+  bCount: number;
+  batches: number;
+  m: number;
+  k: number;
+  n: number;
+  transposeA: boolean;
+  transposeB: boolean;
+}): MatMulPlan {
+  const { aCount, bCount, batches, m, k, n, transposeA, transposeB } = p;
+  const operators = (yCount: number) => (yCount === 1 ? 1 : batches);
+  const flops = 2 * batches * m * k * n;
+  const scalar = NS_PER_FLOP_SCALAR * flops;
+  const direct =
+    NS_PER_TRANSPOSED * ((transposeA ? aCount * m * k : 0) + (transposeB ? bCount * k * n : 0)) +
+    NS_PER_PACKED * bCount * k * n +
+    NS_PER_OPERATOR * operators(bCount) +
+    NS_PER_FLOP_XNNPACK * flops;
+  const swapped =
+    NS_PER_TRANSPOSED *
+      ((transposeB ? 0 : bCount * k * n) + (transposeA ? 0 : aCount * m * k) + batches * m * n) +
+    NS_PER_PACKED * aCount * m * k +
+    NS_PER_OPERATOR * operators(aCount) +
+    NS_PER_FLOP_XNNPACK * flops;
+  if (scalar < Math.min(direct, swapped)) return 'scalar';
+  return direct <= swapped ? 'direct' : 'swapped';
+}
+
+/** The product in an existing scope; also used by the fused matmul kernel. */
+export function matMulInScope(
+  scope: KernelScope,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+): tf.TensorInfo {
+  const aRank = a.shape.length;
+  const bRank = b.shape.length;
+  const m = transposeA ? a.shape[aRank - 1]! : a.shape[aRank - 2]!;
+  const k = transposeA ? a.shape[aRank - 2]! : a.shape[aRank - 1]!;
+  const kB = transposeB ? b.shape[bRank - 1]! : b.shape[bRank - 2]!;
+  const n = transposeB ? b.shape[bRank - 2]! : b.shape[bRank - 1]!;
+  if (k !== kB) {
+    throw new CascadeError(
+      'BAD_ARGUMENT',
+      `matMul inner dimensions differ: a [${a.shape.join(', ')}] (transposeA=${transposeA}) has ${k}, b [${b.shape.join(', ')}] (transposeB=${transposeB}) has ${kB}; they must match.`,
+      { details: { aShape: a.shape, bShape: b.shape, transposeA, transposeB } },
+    );
+  }
+  const aBatch = a.shape.slice(0, -2);
+  const bBatch = b.shape.slice(0, -2);
+  const outBatch = tf.broadcast_util.assertAndGetBroadcastShape(aBatch, bBatch);
+  const outShape = [...outBatch, m, n];
+  const batches = tf.util.sizeFromShape(outBatch);
+  if (batches * m * n === 0) return scope.alloc(outShape);
+  if (k === 0) {
+    const out = scope.alloc(outShape);
+    scope.f32(out).fill(0);
+    return out;
+  }
+  const aCount = tf.util.sizeFromShape(aBatch);
+  const bCount = tf.util.sizeFromShape(bBatch);
+  const plan = matMulPlan({ aCount, bCount, batches, m, k, n, transposeA, transposeB });
+  if (plan === 'scalar') {
+    return scalarProducts(scope, a, b, outBatch, [m, k, n], transposeA, transposeB);
+  }
+  if (plan === 'direct') {
+    const x = transposeA ? swapLastTwo(scope, a) : a;
+    const y = transposeB ? swapLastTwo(scope, b) : b;
+    return scope.reshape(products(scope, x, y, aBatch, bBatch, outBatch, m, k, n), outShape);
+  }
+  // C^T = B^T A^T: B^T is b as given when transposeB, A^T is a as given when transposeA.
+  const x = transposeB ? b : swapLastTwo(scope, b);
+  const y = transposeA ? a : swapLastTwo(scope, a);
+  const product = scope.reshape(products(scope, x, y, bBatch, aBatch, outBatch, n, k, m), [batches, n, m]);
+  return scope.reshape(transposeF32(scope, product, [0, 2, 1]), outShape);
+}
+
+/**
+ * The stock C++ loop over all batches at once. It assumes both operands have every batch
+ * (it does not broadcast), so a broadcast operand is first expanded by copying.
+ */
+function scalarProducts(
+  scope: KernelScope,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  outBatch: number[],
+  [m, k, n]: [number, number, number],
+  transposeA: boolean,
+  transposeB: boolean,
+): tf.TensorInfo {
+  const batches = tf.util.sizeFromShape(outBatch);
+  const full = (x: tf.TensorInfo): tf.TensorInfo => {
+    const batch = x.shape.slice(0, -2);
+    if (tf.util.sizeFromShape(batch) === batches) return x;
+    const matrix = x.shape[x.shape.length - 2]! * x.shape[x.shape.length - 1]!;
+    const index = broadcastIndex(batch, outBatch);
+    const expanded = scope.alloc([batches * matrix]);
+    const heap = scope.backend.wasm.HEAPF32;
+    const src = scope.heapIndex(x);
+    const dst = scope.heapIndex(expanded);
+    for (let i = 0; i < batches; i++) {
+      const from = src + index[i]! * matrix;
+      heap.copyWithin(dst + i * matrix, from, from + matrix);
+    }
+    return expanded;
+  };
+  const aShape = transposeA ? [batches, k, m] : [batches, m, k];
+  const bShape = transposeB ? [batches, n, k] : [batches, k, n];
+  const out = scope.alloc([...outBatch, m, n]);
+  scope.raw.batchMatMul(
+    scope.id(full(a)),
+    aShape,
+    scope.id(full(b)),
+    bShape,
+    transposeA,
+    transposeB,
+    scope.id(out),
+  );
+  return out;
+}
+
+/** `[..., r, c] -> [..., c, r]` as a real copy. */
+function swapLastTwo(scope: KernelScope, x: tf.TensorInfo): tf.TensorInfo {
+  const rank = x.shape.length;
+  const rows = x.shape[rank - 2]!;
+  const cols = x.shape[rank - 1]!;
+  const batch = tf.util.sizeFromShape(x.shape.slice(0, -2));
+  const flat = scope.reshape(x, [batch, rows, cols]);
+  return scope.reshape(transposeF32(scope, flat, [0, 2, 1]), [...x.shape.slice(0, -2), cols, rows]);
+}
+
+/**
+ * Plain batched products `out[i] = x[ix(i)] @ y[iy(i)]` for `x [..xBatch, r, k]` and
+ * `y [..yBatch, k, c]` (batch dims broadcast to `outBatch`), as `[batches*r, c]`.
+ */
+function products(
+  scope: KernelScope,
+  x: tf.TensorInfo,
+  y: tf.TensorInfo,
+  xBatch: number[],
+  yBatch: number[],
+  outBatch: number[],
+  r: number,
+  k: number,
+  c: number,
+): tf.TensorInfo {
+  const batches = tf.util.sizeFromShape(outBatch);
+  const out = scope.alloc([batches * r, c]);
+  if (tf.util.sizeFromShape(yBatch) === 1 && tf.util.sizeFromShape(xBatch) === batches) {
+    // One shared right operand: a single 2-D product over all rows of x.
+    const x2 = scope.reshape(x, [1, batches * r, k]);
+    const y2 = scope.reshape(y, [1, k, c]);
+    scope.raw.batchMatMul(scope.id(x2), x2.shape, scope.id(y2), y2.shape, false, false, scope.id(out));
+    return out;
+  }
+  const xIndex = broadcastIndex(xBatch, outBatch);
+  const yIndex = broadcastIndex(yBatch, outBatch);
+  // One view per distinct operand batch: XNNPACK caches the packed right operand by tensor id,
+  // so a y shared by several output batches is packed once.
+  const xViews = new Map<number, number>();
+  const yViews = new Map<number, number>();
+  const xShape = [1, r, k];
+  const yShape = [1, k, c];
+  for (let i = 0; i < batches; i++) {
+    const ix = xIndex[i]!;
+    const iy = yIndex[i]!;
+    let xId = xViews.get(ix);
+    if (xId === undefined) {
+      xId = scope.id(scope.view(x, ix * r * k, xShape));
+      xViews.set(ix, xId);
+    }
+    let yId = yViews.get(iy);
+    if (yId === undefined) {
+      yId = scope.id(scope.view(y, iy * k * c, yShape));
+      yViews.set(iy, yId);
+    }
+    const outId = scope.id(scope.view(out, i * r * c, [1, r, c]));
+    scope.raw.batchMatMul(xId, xShape, yId, yShape, false, false, outId);
+  }
+  return out;
+}
+
+/** For each flat index of the broadcast batch shape, the flat index into `shape`. */
+function broadcastIndex(shape: number[], outShape: number[]): Int32Array {
+  const total = tf.util.sizeFromShape(outShape);
+  const result = new Int32Array(total);
+  const rank = outShape.length;
+  const offset = rank - shape.length;
+  const strides = new Array<number>(rank).fill(0);
+  let stride = 1;
+  for (let axis = shape.length - 1; axis >= 0; axis--) {
+    if (shape[axis] !== 1) strides[axis + offset] = stride;
+    stride *= shape[axis]!;
+  }
+  const counter = new Array<number>(rank).fill(0);
+  let index = 0;
+  for (let i = 0; i < total; i++) {
+    result[i] = index;
+    for (let axis = rank - 1; axis >= 0; axis--) {
+      index += strides[axis]!;
+      if (++counter[axis]! < outShape[axis]!) break;
+      index -= strides[axis]! * outShape[axis]!;
+      counter[axis] = 0;
+    }
+  }
+  return result;
+}
+
+export const batchMatMulConfig: tf.KernelConfig = {
+  kernelName: tf.BatchMatMul,
+  backendName: 'wasm',
+  kernelFunc: batchMatMul as unknown as tf.KernelFunc,
+};
