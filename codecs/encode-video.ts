@@ -84,6 +84,9 @@ export async function encodeVideo(
   const total = settings.frames;
   let framesSent = 0;
   let framesEncoded = 0;
+  /** ffmpeg's own count from its final progress block: catches an encoder that drops frames. */
+  let ffmpegFrames = 0;
+  let progressEnded = false;
   const report = (): void => {
     options.onProgress?.({
       stage: 'encode',
@@ -100,11 +103,13 @@ export async function encodeVideo(
       // -progress blocks: frame=N ... progress=continue|end
       const m = /^frame=(\d+)$/.exec(line);
       if (m) {
-        const n = Number(m[1]);
-        if (n !== framesEncoded) {
-          framesEncoded = Math.min(n, total);
+        ffmpegFrames = Number(m[1]);
+        if (Math.min(ffmpegFrames, total) !== framesEncoded) {
+          framesEncoded = Math.min(ffmpegFrames, total);
           report();
         }
+      } else if (line === 'progress=end') {
+        progressEnded = true;
       }
     },
   });
@@ -112,11 +117,19 @@ export async function encodeVideo(
   const hashes: string[] | null = (options.hashFrames ?? settings.lossless) ? [] : null;
   let sourceError: unknown;
   let pipeClosed = false;
+  const iterator = iterate(source);
+  let exhausted = false;
   try {
     const frameBytes = settings.width * settings.height * 3;
     const stdin = proc.child.stdin!;
-    for await (const frame of source) {
-      throwIfAborted(signal);
+    for (;;) {
+      // A slow producer (a model rendering frames) must not delay cancellation.
+      const step = await nextOrAbort(iterator, signal);
+      if (step.done) {
+        exhausted = true;
+        break;
+      }
+      const frame = step.value;
       if (!(frame instanceof Uint8Array) || frame.length !== frameBytes) {
         throw new CascadeError(
           'BAD_ARGUMENT',
@@ -132,7 +145,7 @@ export async function encodeVideo(
         );
       }
       hashes?.push(rgb24FrameHash(frame));
-      // false: ffmpeg closed its input (it failed); its exit status explains why.
+      // false: ffmpeg closed its input (it failed or stopped early); its exit status explains why.
       if (!(await writeWithBackpressure(stdin, frame))) {
         pipeClosed = true;
         break;
@@ -151,6 +164,9 @@ export async function encodeVideo(
   } catch (error) {
     sourceError = error;
     proc.stop();
+  } finally {
+    // Let the producer clean up (its finally blocks); not awaited, it may still be mid-step.
+    if (!exhausted) Promise.resolve(iterator.return?.()).catch(() => {});
   }
 
   const exit = await proc.exited;
@@ -168,6 +184,14 @@ export async function encodeVideo(
   if (exit.code !== 0) {
     await cleanup();
     throw ffmpegFailed(exit, target, settings);
+  }
+  if (pipeClosed) {
+    await cleanup();
+    throw ffmpegFailed(exit, target, settings, `stopped reading frames after ${framesSent} of ${total}`);
+  }
+  if (progressEnded && ffmpegFrames !== total) {
+    await cleanup();
+    throw ffmpegFailed(exit, target, settings, `wrote ${ffmpegFrames} frames, expected ${total}`);
   }
 
   try {
@@ -211,6 +235,37 @@ function toFrameSource(frames: FrameSource | Clip, settings: ResolvedEncodeSetti
     );
   }
   return clipToRgb24Frames(clip);
+}
+
+function iterate(source: FrameSource): AsyncIterator<Uint8Array> | Iterator<Uint8Array> {
+  return Symbol.asyncIterator in source
+    ? (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]()
+    : (source as Iterable<Uint8Array>)[Symbol.iterator]();
+}
+
+/** The iterator's next step, or ABORTED as soon as the signal fires (without waiting for the step). */
+function nextOrAbort(
+  iterator: AsyncIterator<Uint8Array> | Iterator<Uint8Array>,
+  signal: AbortSignal | undefined,
+): Promise<IteratorResult<Uint8Array>> {
+  throwIfAborted(signal);
+  const next = Promise.resolve(iterator.next());
+  if (!signal) return next;
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void =>
+      reject(new CascadeError('ABORTED', 'The operation was cancelled.', { cause: signal.reason }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    next.then(
+      (step) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(step);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** Resolves true once `data` is accepted (after 'drain' when the pipe is full), false if the pipe closed. */

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,6 +51,18 @@ async function rejection(promise: Promise<unknown>): Promise<CascadeError> {
     return error as CascadeError;
   }
   throw new Error('expected a rejection');
+}
+
+/** Command names of this process's live children, from /proc (Linux, where CI runs). */
+async function childCommands(): Promise<string[]> {
+  const names: string[] = [];
+  for (const pid of (await readdir('/proc')).filter((n) => /^\d+$/.test(n))) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    // pid (comm) state ppid ...
+    const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(stat);
+    if (m && Number(m[2]) === process.pid) names.push(m[1]!);
+  }
+  return names;
 }
 
 beforeAll(async () => {
@@ -151,6 +163,49 @@ describe('failures leave nothing behind', () => {
     expect(error.code).toBe('ABORTED');
     expect(performance.now() - started).toBeLessThan(5000);
     expect(await readdir(sub)).toEqual([]);
+    // ffmpeg is gone, not left running in the background.
+    expect(await childCommands()).not.toContain('ffmpeg');
+  });
+
+  it('abort while the producer is stuck: ABORTED at once, and the producer is told to stop', async () => {
+    const sub = path.join(dir, 'abort-stuck');
+    await mkdir(sub);
+    const controller = new AbortController();
+    let release: () => void = () => {};
+    let producerFinished = false;
+    async function* stuck(): AsyncGenerator<Uint8Array> {
+      try {
+        for (let t = 0; t < 3; t++) yield new Uint8Array(W * H * 3);
+        await new Promise<void>((r) => {
+          release = r;
+        });
+        yield new Uint8Array(W * H * 3);
+      } finally {
+        producerFinished = true;
+      }
+    }
+    const encoding = encodeVideo(stuck(), settingsFor({ preset: 'ffv1' }), path.join(sub, 'x.mkv'), {
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.framesSent === 3) setTimeout(() => controller.abort(), 20);
+      },
+    });
+    const error = await rejection(encoding);
+    expect(error.code).toBe('ABORTED');
+    expect(await readdir(sub)).toEqual([]);
+    release();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(producerFinished).toBe(true);
+  });
+
+  it('ffmpeg silently writing fewer frames than it was given is FFMPEG_FAILED', async () => {
+    const sub = path.join(dir, 'dropped');
+    await mkdir(sub);
+    const settings = settingsFor({ preset: 'ffv1', extraArgs: ['-frames:v', '5'] });
+    const error = await rejection(encodeVideo(gradientClip(), settings, path.join(sub, 'x.mkv')));
+    expect(error.code).toBe('FFMPEG_FAILED');
+    expect(error.message).toMatch(/ffmpeg (wrote 5 frames, expected 16|stopped reading frames after)/);
+    expect(await readdir(sub)).toEqual([]);
   });
 
   it('an already-aborted signal starts nothing', async () => {
@@ -191,7 +246,10 @@ describe('failures leave nothing behind', () => {
   it('a full disk is reported as such (real ffmpeg writing to /dev/full)', async () => {
     const ffmpeg = await findFfmpeg();
     const settings = settingsFor({ preset: 'ffv1' }, 4);
-    const proc = startMediaTool(ffmpeg.path, buildEncodeArgs(settings, '/dev/full'), { stdin: 'pipe' });
+    const proc = startMediaTool(ffmpeg.path, buildEncodeArgs(settings, '/dev/full'), {
+      stdin: 'pipe',
+      onStdoutLine: () => {},
+    });
     for (const frame of clipToRgb24Frames(gradientClip(4))) proc.child.stdin!.write(frame);
     proc.child.stdin!.end();
     const exit = await proc.exited;
