@@ -4,11 +4,17 @@ import { linear, linearParams } from './linear.js';
 import { multiHeadAttention } from './multi-head-attention.js';
 import type { ParamLookup, ParamSpec } from './param-spec.js';
 
-/** Parameters `<prefix>.norm`, `.qkv` (C -> 3C) and `.out` (C -> C, zero-initialised). */
+/**
+ * Parameters `<prefix>.norm`, `.q`, `.k`, `.v` (C -> C) and `.out` (C -> C, zero-initialised).
+ * Separate projections rather than one fused C -> 3C: splitting the fused result is a strided
+ * copy that costs more on wasm than the two extra matMuls.
+ */
 export function spatialAttentionParams(prefix: string, channels: number): ParamSpec[] {
   return [
     ...groupNormParams(`${prefix}.norm`, channels),
-    ...linearParams(`${prefix}.qkv`, channels, 3 * channels),
+    ...linearParams(`${prefix}.q`, channels, channels),
+    ...linearParams(`${prefix}.k`, channels, channels),
+    ...linearParams(`${prefix}.v`, channels, channels),
     ...linearParams(`${prefix}.out`, channels, channels, true),
   ];
 }
@@ -28,8 +34,9 @@ export function spatialAttention(
 ): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
   const normed = tf.reshape(groupNorm(p, `${prefix}.norm`, x, groups), [n, h * w, c]);
-  const qkv = linear(p, `${prefix}.qkv`, normed) as tf.Tensor3D;
-  const [q, k, v] = tf.split(qkv, 3, 2) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
+  const q = linear(p, `${prefix}.q`, normed) as tf.Tensor3D;
+  const k = linear(p, `${prefix}.k`, normed) as tf.Tensor3D;
+  const v = linear(p, `${prefix}.v`, normed) as tf.Tensor3D;
   const attended = multiHeadAttention(q, k, v, { heads, logitScale });
   return tf.add(x, tf.reshape(linear(p, `${prefix}.out`, attended), [n, h, w, c]));
 }

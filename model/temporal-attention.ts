@@ -5,11 +5,17 @@ import { multiHeadAttention } from './multi-head-attention.js';
 import type { ParamLookup, ParamSpec } from './param-spec.js';
 import { sinusoidalEmbedding } from './sinusoidal-embedding.js';
 
-/** Parameters `<prefix>.norm`, `.qkv` (C -> 3C) and `.out` (C -> C, zero-initialised). */
+/**
+ * Parameters `<prefix>.norm`, `.q`, `.k`, `.v` (C -> C) and `.out` (C -> C, zero-initialised).
+ * Separate projections rather than one fused C -> 3C: splitting the fused result is a strided
+ * copy that costs more on wasm than the two extra matMuls.
+ */
 export function temporalAttentionParams(prefix: string, channels: number): ParamSpec[] {
   return [
     ...groupNormParams(`${prefix}.norm`, channels),
-    ...linearParams(`${prefix}.qkv`, channels, 3 * channels),
+    ...linearParams(`${prefix}.q`, channels, channels),
+    ...linearParams(`${prefix}.k`, channels, channels),
+    ...linearParams(`${prefix}.v`, channels, channels),
     ...linearParams(`${prefix}.out`, channels, channels, true),
   ];
 }
@@ -36,8 +42,10 @@ export function temporalAttention(
     c,
   ]);
   const positions = framePositions(frames, c);
-  const qkv = linear(p, `${prefix}.qkv`, tf.add(perPixel, positions)) as tf.Tensor3D;
-  const [q, k, v] = tf.split(qkv, 3, 2) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
+  const input = tf.add(perPixel, positions);
+  const q = linear(p, `${prefix}.q`, input) as tf.Tensor3D;
+  const k = linear(p, `${prefix}.k`, input) as tf.Tensor3D;
+  const v = linear(p, `${prefix}.v`, input) as tf.Tensor3D;
   const attended = linear(p, `${prefix}.out`, multiHeadAttention(q, k, v, { heads }));
   const back = tf.transpose(tf.reshape(attended, [b, h * w, frames, c]), [0, 2, 1, 3]);
   return tf.add(x, tf.reshape(back, [n, h, w, c]));
