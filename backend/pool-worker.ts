@@ -23,7 +23,8 @@ async function handle(request: PoolRequest): Promise<void> {
   const context: TaskContext = {
     rank: data.rank,
     size: data.size,
-    progress: (event) => port!.postMessage({ type: 'progress', id: request.id, event } satisfies PoolResponse),
+    progress: (event) =>
+      port!.postMessage({ type: 'progress', id: request.id, event } satisfies PoolResponse),
   };
   try {
     let loaded = modules.get(request.module);
@@ -51,17 +52,17 @@ async function handle(request: PoolRequest): Promise<void> {
   }
 }
 
-/** Top-level typed-array results are moved, not copied (they can be large clips or weights). */
+/** Typed arrays in the result (up to a few levels deep: clips, weights) are moved, not copied. */
 function transferablesOf(value: unknown): ArrayBuffer[] {
   const out = new Set<ArrayBuffer>();
-  const visit = (v: unknown): void => {
-    if (ArrayBuffer.isView(v) && v.buffer instanceof ArrayBuffer && v.byteLength === v.buffer.byteLength) {
-      out.add(v.buffer);
-    } else if (v && typeof v === 'object' && !ArrayBuffer.isView(v)) {
-      for (const item of Object.values(v)) if (ArrayBuffer.isView(item)) visit(item);
+  const visit = (v: unknown, depth: number): void => {
+    if (ArrayBuffer.isView(v)) {
+      if (v.buffer instanceof ArrayBuffer && v.byteLength === v.buffer.byteLength) out.add(v.buffer);
+    } else if (v && typeof v === 'object' && depth < 4) {
+      for (const item of Array.isArray(v) ? v : Object.values(v)) visit(item, depth + 1);
     }
   };
-  visit(value);
+  visit(value, 0);
   return [...out];
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { encodeSpecSchema } from '../codecs/encode-presets.js';
+import { frameCheckThresholdsSchema } from '../eval/frame-consistency.js';
 
 /**
  * The job file: YAML or JSON, validated by this zod schema (`cascade schema` prints it as JSON
@@ -94,6 +95,8 @@ export const outputSchema = z.strictObject({
 export const checksSchema = z.strictObject({
   /** A clip failing a frame-consistency check fails the job (exit code 6) instead of a warning. */
   failJob: z.boolean({ error: 'must be true or false' }).optional(),
+  /** Overrides of the frame-check thresholds (see eval/frame-consistency.ts for each default). */
+  thresholds: frameCheckThresholdsSchema.optional(),
 });
 
 export const limitsSchema = z.strictObject({

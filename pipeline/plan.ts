@@ -8,6 +8,7 @@ import {
 } from '../codecs/encode-presets.js';
 import { parsePrompt } from '../data/parse-prompt.js';
 import type { PromptConstraints } from '../data/prompt-constraints.js';
+import { DEFAULT_FRAME_CHECK_THRESHOLDS, type FrameCheckThresholds } from '../eval/frame-consistency.js';
 import { CascadeError, isCascadeError } from '../util/cascade-error.js';
 import { deriveSeed } from '../util/rng.js';
 import type { CascadeMode, ClipSettings, Job, SamplerName, UpsampleFilter } from './job-schema.js';
@@ -102,6 +103,7 @@ export interface JobPlan {
   readonly outputDir: string;
   readonly manifestPath: string;
   readonly failOnChecks: boolean;
+  readonly checkThresholds: FrameCheckThresholds;
   readonly maxPixelFrames: number;
   readonly clips: readonly ClipPlan[];
 }
@@ -294,6 +296,7 @@ export function planJob(job: Job, context: PlanContext): JobPlan {
     outputDir,
     manifestPath,
     failOnChecks: job.checks?.failJob ?? false,
+    checkThresholds: job.checks?.thresholds ?? DEFAULT_FRAME_CHECK_THRESHOLDS,
     maxPixelFrames,
     clips,
   };
