@@ -74,6 +74,12 @@ export async function decodeVideo(file: string, options: DecodeVideoOptions = {}
     sampleAspectRatio: probe.sampleAspectRatio,
     rotation: probe.rotation,
     streamIndex: probe.streamIndex,
+    untaggedMatrix:
+      probe.colour.space === null &&
+      probe.pixelFormat.startsWith('yuv') &&
+      (probe.width >= 1280 || probe.height >= 720)
+        ? 'bt709'
+        : null,
   };
   const request: DecodeRequest = {
     ...(options.width === undefined ? {} : { width: options.width }),

@@ -155,6 +155,12 @@ export interface DecodeSource {
   readonly height: number;
   /** Stored pixel aspect (1:1 unless anamorphic). */
   readonly sampleAspectRatio?: Rational;
+  /**
+   * YCbCr matrix to assume for a YUV stream that carries no colour tags. ffmpeg assumes BT.601
+   * for untagged input; HD footage is nearly always BT.709, so `decodeVideo` passes 'bt709' for
+   * untagged YUV sources of 1280x720 and up (what players do). null/absent: trust ffmpeg.
+   */
+  readonly untaggedMatrix?: 'bt709' | null;
   /** Display rotation in degrees from the container; ffmpeg applies it while decoding. */
   readonly rotation?: number;
   /** Index of the video stream to decode (default: the first video stream). */
@@ -241,10 +247,16 @@ export function planDecode(source: DecodeSource, request: DecodeRequest = {}): D
   const inW = crop ? crop.width : srcW;
   const inH = crop ? crop.height : srcH;
   let scaleFlags: DecodePlan['scaleFlags'] = null;
+  const matrix = source.untaggedMatrix ? `:in_color_matrix=${source.untaggedMatrix}` : '';
   if (inW !== outW || inH !== outH) {
     scaleFlags = outW > inW || outH > inH ? 'bicubic' : 'area';
-    filters.push(`scale=${outW}:${outH}:flags=${scaleFlags}`, 'setsar=1');
+    filters.push(`scale=${outW}:${outH}:flags=${scaleFlags}${matrix}`, 'setsar=1');
+  } else if (matrix !== '') {
+    filters.push(`scale=${inW}:${inH}${matrix}`);
   }
+  // The explicit format makes the scale above do the YUV -> RGB step (with its matrix) instead
+  // of a converter ffmpeg would insert after it with default settings.
+  if (matrix !== '') filters.push('format=rgb24');
   return { width: outW, height: outH, crop, scaleFlags, filters };
 }
 

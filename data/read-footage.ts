@@ -25,6 +25,8 @@ import { type Clip, createClip } from './clip.js';
  * resized to width x height with area averaging (each output pixel is the mean of the source
  * pixels it covers, so fine detail does not alias). A source smaller than the target is
  * enlarged with bicubic instead. Frames are resampled to `fps` (dropping or repeating frames).
+ * Colour: YUV is converted with the matrix the file is tagged with; untagged HD (>= 1280x720)
+ * is taken as BT.709 rather than ffmpeg's BT.601 default.
  *
  * Clips: a file gives up to `clipsPerFile` non-overlapping clips of `frames` consecutive frames
  * from its start; a trailing remainder shorter than a clip is dropped.

@@ -530,6 +530,12 @@ describe('planDecode / buildDecodeArgs', () => {
       scaleFlags: 'bicubic',
     });
     expect(caught(() => planDecode(src, { width: 0 })).path).toBe('width');
+    // Untagged HD YUV: the resize also does the YUV -> RGB step, with the BT.709 matrix.
+    expect(planDecode({ ...src, untaggedMatrix: 'bt709' }, { width: 64, height: 36 }).filters).toEqual([
+      'scale=64:36:flags=area:in_color_matrix=bt709',
+      'setsar=1',
+      'format=rgb24',
+    ]);
   });
 });
 

@@ -140,6 +140,63 @@ describe('decodeVideo', () => {
   });
 });
 
+describe('colour of untagged HD footage', () => {
+  it('is decoded with the BT.709 matrix, not ffmpeg`s BT.601 default', async () => {
+    const w = 1280;
+    const h = 720;
+    // Eight saturated colour bars: where a matrix mix-up shows most.
+    const rgb = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const k = Math.floor((x * 8) / w);
+        const i = (y * w + x) * 3;
+        rgb[i] = k & 1 ? 230 : 20;
+        rgb[i + 1] = k & 2 ? 230 : 20;
+        rgb[i + 2] = k & 4 ? 220 : 30;
+      }
+    }
+    const raw = path.join(dir, 'bars.rgb');
+    await writeFile(raw, rgb);
+    const untagged = path.join(dir, 'untagged-hd.mp4');
+    // Converted with BT.709 but not tagged (no -colorspace): what many cameras and tools write.
+    await ffmpeg([
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      '-s',
+      `${w}x${h}`,
+      '-r',
+      '24',
+      '-i',
+      raw,
+      '-vf',
+      'scale=out_color_matrix=bt709:out_range=tv,format=yuv444p',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-crf',
+      '0',
+      untagged,
+    ]);
+    const probe = await probeVideo(untagged);
+    expect(probe.colour.space).toBeNull();
+    const maxError = (clip: { data: Float32Array }): number => {
+      let m = 0;
+      for (let i = 0; i < rgb.length; i++)
+        m = Math.max(m, Math.abs(Math.round(clip.data[i]! * 255) - rgb[i]!));
+      return m;
+    };
+    const video = await decodeVideo(untagged);
+    expect(video.plan.filters).toEqual([`scale=${w}:${h}:in_color_matrix=bt709`, 'format=rgb24']);
+    expect(maxError(await decodeVideoToClip(untagged))).toBeLessThanOrEqual(2);
+    // Control: trusting ffmpeg's default for the same file shifts the colours visibly.
+    const asIfTagged = { ...probe, colour: { ...probe.colour, space: 'bt470bg' } };
+    expect(maxError(await decodeVideoToClip(untagged, { probe: asIfTagged }))).toBeGreaterThan(10);
+  });
+});
+
 describe('probeVideo and unreadable inputs', () => {
   it('reports frame count, fps, duration and colour of a real file', async () => {
     const probe = await probeVideo(bars);

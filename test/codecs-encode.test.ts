@@ -108,6 +108,37 @@ describe('encodeVideo + verifyVideo, every preset', () => {
   }
 });
 
+describe('non-default variants verify too', () => {
+  const clip = gradientClip();
+  const variants: { spec: EncodeSpec; ext: string; fps?: number }[] = [
+    { spec: { preset: 'h264', pixelFormat: 'rgb24', crf: 0 }, ext: '.mp4' },
+    {
+      spec: { preset: 'h264', pixelFormat: 'yuv422p', profile: 'high422', speed: 'ultrafast' },
+      ext: '.mp4',
+      fps: 29.97,
+    },
+    { spec: { preset: 'h265', pixelFormat: 'yuv444p', speed: 'ultrafast' }, ext: '.mp4' },
+    { spec: { preset: 'vp9', pixelFormat: 'yuv444p', speed: 5 }, ext: '.webm' },
+    { spec: { preset: 'prores', profile: '4444xq' }, ext: '.mov' },
+    { spec: { preset: 'ffv1', pixelFormat: 'yuv420p' }, ext: '.mkv' },
+    {
+      spec: { preset: 'gif', maxColors: 16, dither: 'bayer', statsMode: 'diff', loop: -1 },
+      ext: '.gif',
+      fps: 10,
+    },
+  ];
+  for (const [i, { spec, ext, fps }] of variants.entries()) {
+    it(`${JSON.stringify(spec)}${fps ? ` at ${fps} fps` : ''}`, async () => {
+      const settings = resolveEncodeSettings(spec, { width: W, height: H, frames: T, fps: fps ?? FPS });
+      const out = path.join(dir, `variant-${i}${ext}`);
+      await encodeVideo(clip, settings, out);
+      const summary = await verifyVideo(out, expectationFor(settings));
+      expect(summary.checks.every((c) => c.ok)).toBe(true);
+      if (fps === 29.97) expect(summary.probe.fps).toEqual({ num: 30000, den: 1001 });
+    });
+  }
+});
+
 describe('lossless presets decode back to the exact frames', () => {
   const clip = gradientClip();
   const expected = [...clipToRgb24Frames(clip)].map(rgb24FrameHash);
