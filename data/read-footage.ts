@@ -235,8 +235,13 @@ function isFileProblem(error: unknown): boolean {
 
 function reasonOf(error: unknown, file: string): string {
   const message = error instanceof Error ? error.message : String(error);
-  // The file is named separately; keep the reason itself short.
-  return message.replace(`${file}: `, '').replace(`${file} `, '').split('\n')[0]!.replace(/\.$/, '');
+  // The file is named separately: "x.mp4 is not a readable video: ..." -> "not a readable video: ...".
+  return message
+    .split('\n')[0]!
+    .replace(`${file}: `, '')
+    .replace(`${file} `, '')
+    .replace(/^(is|has) /, '')
+    .replace(/\.$/, '');
 }
 
 async function listFiles(dir: string, recursive: boolean): Promise<string[]> {

@@ -1,9 +1,11 @@
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveEncodeSettings } from '../codecs/encode-presets.js';
 import { encodeVideo } from '../codecs/encode-video.js';
+import { probeVideo } from '../codecs/probe-video.js';
 import { type Clip, createClip } from '../data/clip.js';
 import { type FootageProgress, readFootage } from '../data/read-footage.js';
 import { CascadeError } from '../util/cascade-error.js';
@@ -68,6 +70,26 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+describe('fixtures/media', () => {
+  it('moving-square.mp4 is what its README says', async () => {
+    const fixture = fileURLToPath(new URL('../fixtures/media/moving-square.mp4', import.meta.url));
+    const probe = await probeVideo(fixture);
+    expect(probe).toMatchObject({
+      codec: 'h264',
+      width: 96,
+      height: 64,
+      frameCount: 48,
+      pixelFormat: 'yuv420p',
+    });
+    expect(probe.fps).toEqual({ num: 24, den: 1 });
+    const sample = await readFootage(path.dirname(fixture), options);
+    expect(sample.clips.map((c) => path.basename(c.path))).toEqual(['moving-square.mp4']);
+    expect(sample.skipped.map((s) => [path.basename(s.path), s.reason.split(':')[0]])).toEqual([
+      ['README.md', 'not a readable video'],
+    ]);
+  });
+});
+
 describe('readFootage', () => {
   it('skip mode: clips of the expected size and count; bad files reported by name', async () => {
     const progress: FootageProgress[] = [];
@@ -92,8 +114,10 @@ describe('readFootage', () => {
       expect(clip.data.length).toBe(16 * 32 * 32 * 3);
     }
     expect(result.skipped.map((s) => path.basename(s.path))).toEqual(['notes.txt', 'short.mp4']);
-    expect(result.skipped[0]!.reason).toMatch(/not a readable video/);
-    expect(result.skipped[1]!.reason).toMatch(/too short: (about|only) 3 frames at 12 fps, need 16/);
+    expect(result.skipped[0]!.reason).toMatch(
+      /^not a readable video: ffprobe exited with code 1 \(Invalid data/,
+    );
+    expect(result.skipped[1]!.reason).toMatch(/^too short: (about|only) 3 frames at 12 fps, need 16$/);
     expect(progress.at(-1)).toMatchObject({ stage: 'footage', phase: 'decode', fraction: 1, clips: 3 });
 
     // The moving square (2 source frames = 1 target frame apart, 1 px each) really moves.
@@ -119,7 +143,7 @@ describe('readFootage', () => {
     const error = await rejection(readFootage(folder, { ...options, onError: 'fail' }));
     expect(error.code).toBe('FOOTAGE_UNREADABLE');
     expect(error.path).toBe(path.join(folder, 'notes.txt'));
-    expect(error.message).toContain('notes.txt');
+    expect(error.message).toMatch(/notes\.txt: not a readable video: .*Use onError 'skip'/);
 
     const shortOnly = path.join(dir, 'short-only');
     await mkdir(shortOnly);
