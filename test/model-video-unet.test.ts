@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../backend/select-backend.js';
 import { tf } from '../backend/tf.js';
+import { attnSfScale } from '../model/attn-sf-scale.js';
 import { fanInInit, initialValues } from '../model/param-spec.js';
 import { upsampleNearest2x } from '../model/resample.js';
 import { VideoUNet, videoUNetParamSpecs } from '../model/video-unet.js';
@@ -236,6 +237,12 @@ describe('VideoUNet', () => {
     expect(maxAbsDiff(base!, scaled!)).toBeGreaterThan(1e-6);
     expect(maxAbs(zeroed!)).toBe(0);
     tf.dispose([base!, scaled!, zeroed!]);
+  });
+
+  it('attnSfScale is 1 at the training size and sqrt(log n_test / log n_train) above it', () => {
+    expect(attnSfScale(config, 8, 8)).toBe(1);
+    // Lowest level of 2 levels: 4x4 = 16 positions at 8x8, 8x8 = 64 at 16x16.
+    expect(attnSfScale(config, 16, 16)).toBeCloseTo(Math.sqrt(Math.log(64) / Math.log(16)), 12);
   });
 
   it('initialises deterministically from the seed, with stable ordered names', () => {
