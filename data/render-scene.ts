@@ -40,9 +40,10 @@ const SUB_CELL = 1 / Math.sqrt(SAMPLES);
  * - background and object interiors: exact closed-form box filters (render-background.ts);
  * - pixels whose centre is within a half-diagonal (+ outline width) of an object's edge:
  *   32 samples, each classified as outside / outline / fill by the signed distance, with the
- *   fill pattern box-filtered over the sample's sub-cell.
+ *   fill pattern box-filtered over the sample's sub-cell; outside samples take the pixel's
+ *   mean background (objects never overlap, so what lies under an object is background).
  * Pixels farther than the half-diagonal from every edge are one colour, decided by the signed
- * distance at the centre (valid because shape distances never overestimate).
+ * distance at the centre (valid by the Lipschitz property documented in shape-distance.ts).
  */
 export function renderScene(scene: Scene, size: RenderSize): Clip {
   const { height, width, frames } = size;

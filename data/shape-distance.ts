@@ -7,10 +7,10 @@ import { SHAPE_KINDS, type ShapeKind } from './scene.js';
  * cross's concave corners, and outside 1.25x a star's circumradius.
  *
  * This function *defines* the shapes and their outlines (outline = values in (-OUTLINE_WIDTH, 0]),
- * and the renderer relies on two properties: the sign is exact, and the function is
- * 1-Lipschitz wherever it is not positive beyond the pixel half-diagonal. So a pixel whose
- * centre value is beyond its half-diagonal has every sub-sample on the same side and needs no
- * supersampling, at every resolution alike.
+ * at every resolution alike. The renderer relies on two properties: the sign is exact, and
+ * values change by at most the distance moved (1-Lipschitz) except far outside, where they only
+ * stay positive. So a pixel whose centre value lies beyond its half-diagonal (plus the outline
+ * width, inside) has every sub-sample in the same class and needs no supersampling.
  */
 export function shapeDistance(shape: ShapeKind, x: number, y: number, size: number): number {
   return shapeDistanceByCode(SHAPE_KINDS.indexOf(shape), x, y, size);
