@@ -4,7 +4,9 @@ import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-native-backprop-filter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-native-backprop-input.js';
+import { maxPoolGradConfig } from './max-pool-grad.js';
 import { sliceConfig } from './slice.js';
+import { tileConfig } from './tile.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
 /**
@@ -19,6 +21,8 @@ export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   depthwiseConv2dNativeBackpropFilterConfig,
   unsortedSegmentSumConfig,
   sliceConfig,
+  tileConfig,
+  maxPoolGradConfig,
 ];
 
 let registered = false;

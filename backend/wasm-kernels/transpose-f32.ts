@@ -5,8 +5,8 @@ import type { KernelScope } from './kernel-scope.js';
 const MIN_BLOCK = 8;
 
 /**
- * Drops size-1 axes and merges axes that stay adjacent under `perm`, so `[2, 1, 3, 4]` by
- * `[0, 2, 3, 1]` becomes `[2, 12]` by `[0, 1]`. tfjs-wasm's C++ transpose walks elements one
+ * Drops size-1 axes and merges axes that stay adjacent under `perm`, so `[2, 3, 4, 5]` by
+ * `[0, 2, 3, 1]` becomes `[2, 3, 20]` by `[0, 2, 1]`. tfjs-wasm's C++ transpose walks elements one
  * by one and falls back to a very slow generic loop above rank 4, so every rank saved matters.
  */
 export function simplifyPermutation(

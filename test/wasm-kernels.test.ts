@@ -1,0 +1,569 @@
+/**
+ * The project's wasm training kernels against the cpu backend (the reference), on random
+ * shapes. Error measure: `maxRelError(a, b) = max|a - b| / max(1e-6, max|b|)` with `b` the cpu
+ * result; every comparison must be <= 1e-4. Every wasm run is also checked for leaks:
+ * `tf.memory().numTensors` and the backend's `numDataIds()` are the same before and after
+ * (results disposed).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../backend/select-backend.js';
+import { tf } from '../backend/tf.js';
+import { matMulPlan } from '../backend/wasm-kernels/batch-mat-mul.js';
+import { simplifyPermutation } from '../backend/wasm-kernels/transpose-f32.js';
+import { createReferenceNet } from '../eval/reference-net.js';
+import { isCascadeError } from '../util/cascade-error.js';
+import { deriveSeed, Rng } from '../util/rng.js';
+
+const TOLERANCE = 1e-4;
+
+type Values = { values: Float32Array | Int32Array | Uint8Array; shape: number[]; dtype: tf.DataType };
+type Inputs = Record<string, Values>;
+
+function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return Number.isNaN(diff) ? Number.POSITIVE_INFINITY : diff / Math.max(1e-6, scale);
+}
+
+function random(rng: Rng, shape: number[]): Values {
+  return { values: rng.normals(tf.util.sizeFromShape(shape)), shape, dtype: 'float32' };
+}
+
+function ints(values: number[]): Values {
+  return { values: Int32Array.from(values), shape: [values.length], dtype: 'int32' };
+}
+
+/** Runs `fn` on the given backend; returns the outputs' values and shapes, disposing everything. */
+async function runOn(
+  backend: 'wasm' | 'cpu',
+  inputs: Inputs,
+  fn: (t: Record<string, tf.Tensor>) => tf.Tensor | tf.Tensor[],
+): Promise<{ values: Float32Array[]; shapes: number[][] }> {
+  await tf.setBackend(backend);
+  const tensors: Record<string, tf.Tensor> = {};
+  for (const [name, v] of Object.entries(inputs)) tensors[name] = tf.tensor(v.values, v.shape, v.dtype);
+  const tensorsBefore = tf.memory().numTensors;
+  const idsBefore = tf.engine().backend.numDataIds();
+  const out = fn(tensors);
+  const outs = Array.isArray(out) ? out : [out];
+  const values = outs.map((t) => Float32Array.from(t.dataSync()));
+  const shapes = outs.map((t) => t.shape);
+  tf.dispose(outs);
+  if (backend === 'wasm') {
+    expect(tf.memory().numTensors, 'wasm leaked tensors').toBe(tensorsBefore);
+    expect(tf.engine().backend.numDataIds(), 'wasm leaked backend data').toBe(idsBefore);
+  }
+  tf.dispose(Object.values(tensors));
+  return { values, shapes };
+}
+
+/** `fn` on wasm and on cpu (or `reference` on cpu); asserts equal shapes and max rel error. */
+async function expectSame(
+  inputs: Inputs,
+  fn: (t: Record<string, tf.Tensor>) => tf.Tensor | tf.Tensor[],
+  reference: (t: Record<string, tf.Tensor>) => tf.Tensor | tf.Tensor[] = fn,
+  label = '',
+): Promise<number> {
+  const wasm = await runOn('wasm', inputs, fn);
+  const cpu = await runOn('cpu', inputs, reference);
+  await tf.setBackend('wasm');
+  expect(wasm.shapes, label).toEqual(cpu.shapes);
+  let worst = 0;
+  for (let i = 0; i < wasm.values.length; i++) {
+    worst = Math.max(worst, maxRelError(wasm.values[i]!, cpu.values[i]!));
+  }
+  expect(worst, `${label}: max relative error`).toBeLessThanOrEqual(TOLERANCE);
+  return worst;
+}
+
+/** A random weight for a weighted-sum loss (a plain sum makes some gradients vanish). */
+function weighted(y: tf.Tensor, w: tf.Tensor): tf.Scalar {
+  return tf.sum(tf.mul(y, w));
+}
+
+type Pad =
+  | 'same'
+  | 'valid'
+  | number
+  | [[number, number], [number, number], [number, number], [number, number]];
+
+interface ConvCase {
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  strides: [number, number];
+  pad: Pad;
+  dilations: [number, number];
+}
+
+/** Random conv cases: kernel sizes 1-5, strides 1-2, same/valid/explicit pads, odd sizes. */
+function convCases(seed: string, count: number, depthwise: boolean, dilated = false): ConvCase[] {
+  const rng = new Rng(deriveSeed('wasm-kernels', seed));
+  const cases: ConvCase[] = [];
+  for (let i = 0; i < count; i++) {
+    const fh = 1 + rng.int(5);
+    const fw = 1 + rng.int(5);
+    const stride = (1 + rng.int(2)) as 1 | 2;
+    const strides: [number, number] = rng.next() < 0.2 ? [stride, 3 - stride] : [stride, stride];
+    const dilation = dilated ? 2 : 1;
+    const h = (fh - 1) * dilation + 1 + rng.int(8);
+    const w = (fw - 1) * dilation + 1 + rng.int(8);
+    const cin = 1 + rng.int(5);
+    const cout = depthwise ? 1 + rng.int(3) : 1 + rng.int(6);
+    const kind = rng.int(3);
+    const pad: Pad =
+      kind === 0
+        ? 'same'
+        : kind === 1
+          ? 'valid'
+          : [
+              [0, 0],
+              [rng.int(3), rng.int(3)],
+              [rng.int(3), rng.int(3)],
+              [0, 0],
+            ];
+    cases.push({
+      x: [1 + rng.int(3), h, w, cin],
+      filter: [fh, fw, cin, cout],
+      strides: dilated ? [1, 1] : strides,
+      pad: dilated && kind === 2 ? 'same' : pad,
+      dilations: [dilation, dilation],
+    });
+  }
+  return cases;
+}
+
+function outShape(c: ConvCase, depthwise: boolean): number[] {
+  const info = tf.backend_util.computeConv2DInfo(
+    c.x,
+    c.filter,
+    c.strides,
+    c.dilations,
+    c.pad as 'same',
+    undefined,
+    depthwise,
+  );
+  return info.outShape;
+}
+
+/** The filter with `d - 1` zeros between taps (a dilated conv as an undilated one). */
+function dilateFilter(f: tf.Tensor, d: number): tf.Tensor {
+  const [fh, fw, c, m] = f.shape as [number, number, number, number];
+  const src = f.dataSync();
+  const eh = (fh - 1) * d + 1;
+  const ew = (fw - 1) * d + 1;
+  const out = new Float32Array(eh * ew * c * m);
+  for (let i = 0; i < fh; i++) {
+    for (let j = 0; j < fw; j++) {
+      out.set(src.subarray((i * fw + j) * c * m, (i * fw + j + 1) * c * m), (i * d * ew + j * d) * c * m);
+    }
+  }
+  return tf.tensor4d(out, [eh, ew, c, m]);
+}
+
+describe('wasm training kernels vs the cpu backend', () => {
+  beforeAll(async () => {
+    await selectBackend({ backend: 'wasm' });
+  });
+  afterAll(async () => {
+    await tf.setBackend('wasm');
+  });
+
+  it('Conv2DBackpropFilter and Conv2DBackpropInput match cpu (direct kernel calls)', async () => {
+    const rng = new Rng(deriveSeed('wasm-kernels', 'conv-direct'));
+    for (const c of convCases('conv-direct', 14, false)) {
+      const y = outShape(c, false);
+      const inputs = { x: random(rng, c.x), dy: random(rng, y), filter: random(rng, c.filter) };
+      const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC' as const };
+      const label = JSON.stringify(c);
+      await expectSame(
+        inputs,
+        (t) =>
+          tf
+            .engine()
+            .runKernel(
+              'Conv2DBackpropFilter',
+              { x: t.x!, dy: t.dy! },
+              { ...attrs, filterShape: c.filter },
+            ) as tf.Tensor,
+        undefined,
+        `filter ${label}`,
+      );
+      await expectSame(
+        inputs,
+        (t) =>
+          tf
+            .engine()
+            .runKernel(
+              'Conv2DBackpropInput',
+              { dy: t.dy!, filter: t.filter! },
+              { ...attrs, inputShape: c.x },
+            ) as tf.Tensor,
+        undefined,
+        `input ${label}`,
+      );
+    }
+  });
+
+  it('conv2d and conv2dTranspose gradients through tf.grads match cpu', async () => {
+    const rng = new Rng(deriveSeed('wasm-kernels', 'conv-grad'));
+    for (const c of convCases('conv-grad', 10, false)) {
+      const y = outShape(c, false);
+      const inputs = { x: random(rng, c.x), f: random(rng, c.filter), w: random(rng, y) };
+      await expectSame(
+        inputs,
+        (t) =>
+          tf.grads((x: tf.Tensor, f: tf.Tensor) =>
+            weighted(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.strides, c.pad as 'same'), t.w!),
+          )([t.x!, t.f!]),
+        undefined,
+        `conv2d grads ${JSON.stringify(c)}`,
+      );
+    }
+    // Transposed conv: forward runs Conv2DBackpropInput; its gradients run Conv2D and the filter gradient.
+    const x = random(rng, [2, 5, 7, 3]);
+    const f = random(rng, [3, 3, 4, 3]);
+    const w = random(rng, [2, 10, 14, 4]);
+    await expectSame(
+      { x, f, w },
+      (t) =>
+        tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          weighted(tf.conv2dTranspose(a as tf.Tensor4D, b as tf.Tensor4D, [2, 10, 14, 4], 2, 'same'), t.w!),
+        )([t.x!, t.f!]),
+      undefined,
+      'conv2dTranspose grads',
+    );
+  });
+
+  it('depthwise backprops match cpu, directly and through tf.grads', async () => {
+    const rng = new Rng(deriveSeed('wasm-kernels', 'depthwise'));
+    for (const c of convCases('depthwise', 10, true)) {
+      const y = outShape(c, true);
+      const inputs = { x: random(rng, c.x), f: random(rng, c.filter), dy: random(rng, y) };
+      const attrs = { strides: c.strides, pad: c.pad, dilations: c.dilations };
+      const label = JSON.stringify(c);
+      await expectSame(
+        inputs,
+        (t) =>
+          tf
+            .engine()
+            .runKernel(
+              'DepthwiseConv2dNativeBackpropInput',
+              { dy: t.dy!, filter: t.f! },
+              { ...attrs, inputShape: c.x },
+            ) as tf.Tensor,
+        undefined,
+        `depthwise input ${label}`,
+      );
+      await expectSame(
+        inputs,
+        (t) =>
+          tf
+            .engine()
+            .runKernel(
+              'DepthwiseConv2dNativeBackpropFilter',
+              { x: t.x!, dy: t.dy! },
+              { ...attrs, filterShape: c.filter },
+            ) as tf.Tensor,
+        undefined,
+        `depthwise filter ${label}`,
+      );
+      await expectSame(
+        inputs,
+        (t) =>
+          tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+            weighted(
+              tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad as 'same'),
+              t.dy!,
+            ),
+          )([t.x!, t.f!]),
+        undefined,
+        `depthwise grads ${label}`,
+      );
+    }
+  });
+
+  it('dilated depthwise backprops match the undilated op with an explicitly dilated filter on cpu', async () => {
+    // tfjs' cpu depthwise backprops ignore dilations (and its gradient refuses them), so the
+    // reference is the same gradient with zeros inserted between the taps, dilation 1.
+    const rng = new Rng(deriveSeed('wasm-kernels', 'dilated'));
+    for (const c of convCases('dilated', 5, true, true)) {
+      const y = outShape(c, true);
+      const d = c.dilations[0];
+      const inputs = { x: random(rng, c.x), f: random(rng, c.filter), dy: random(rng, y) };
+      const dilated = [(c.filter[0] - 1) * d + 1, (c.filter[1] - 1) * d + 1, c.filter[2], c.filter[3]];
+      await expectSame(
+        inputs,
+        (t) =>
+          tf
+            .engine()
+            .runKernel(
+              'DepthwiseConv2dNativeBackpropInput',
+              { dy: t.dy!, filter: t.f! },
+              { strides: 1, pad: c.pad, dilations: d, inputShape: c.x },
+            ) as tf.Tensor,
+        (t) =>
+          tf.tidy(
+            () =>
+              tf
+                .engine()
+                .runKernel(
+                  'DepthwiseConv2dNativeBackpropInput',
+                  { dy: t.dy!, filter: dilateFilter(t.f!, d) },
+                  { strides: 1, pad: c.pad, dilations: 1, inputShape: c.x },
+                ) as tf.Tensor,
+          ),
+        `dilated depthwise input ${JSON.stringify(c)}`,
+      );
+      await expectSame(
+        inputs,
+        (t) =>
+          tf
+            .engine()
+            .runKernel(
+              'DepthwiseConv2dNativeBackpropFilter',
+              { x: t.x!, dy: t.dy! },
+              { strides: 1, pad: c.pad, dilations: d, filterShape: c.filter },
+            ) as tf.Tensor,
+        (t) =>
+          tf.tidy(() => {
+            const full = tf
+              .engine()
+              .runKernel(
+                'DepthwiseConv2dNativeBackpropFilter',
+                { x: t.x!, dy: t.dy! },
+                { strides: 1, pad: c.pad, dilations: 1, filterShape: dilated },
+              ) as tf.Tensor4D;
+            return tf.stridedSlice(full, [0, 0, 0, 0], dilated, [d, d, 1, 1]);
+          }),
+        `dilated depthwise filter ${JSON.stringify(c)}`,
+      );
+    }
+  });
+
+  it('BatchMatMul matches cpu for transposes, batches and broadcast batch dims, on every plan', async () => {
+    const rng = new Rng(deriveSeed('wasm-kernels', 'matmul'));
+    const cases: [number[], number[], boolean, boolean][] = [
+      [[5, 7], [7, 3], false, false],
+      [[7, 5], [3, 7], true, true],
+      [[2, 1, 5, 7], [3, 7, 3], false, false],
+      [[2, 3, 7, 5], [2, 1, 3, 7], true, true],
+      [[3, 64, 48], [3, 48, 40], false, false],
+      [[3, 48, 64], [3, 40, 48], true, true],
+      [[3, 48, 64], [3, 48, 40], true, false],
+      [[3, 64, 48], [3, 40, 48], false, true],
+      [[200, 48], [48, 64], false, false],
+      [[4, 64, 48], [48, 40], false, false],
+      [[4, 48, 64], [40, 48], true, true],
+      [[48, 64], [4, 48, 40], true, false],
+      [[64, 48], [4, 40, 48], false, true],
+      [[2, 3, 64, 48], [2, 1, 40, 48], false, true],
+      [[2, 1, 64, 48], [3, 48, 40], false, false],
+      [[96, 33], [96, 65], true, false],
+    ];
+    const plans = new Set<string>();
+    for (const [aShape, bShape, transposeA, transposeB] of cases) {
+      const outBatch = tf.broadcast_util.assertAndGetBroadcastShape(aShape.slice(0, -2), bShape.slice(0, -2));
+      plans.add(
+        matMulPlan({
+          aCount: tf.util.sizeFromShape(aShape.slice(0, -2)),
+          bCount: tf.util.sizeFromShape(bShape.slice(0, -2)),
+          batches: tf.util.sizeFromShape(outBatch),
+          m: transposeA ? aShape.at(-1)! : aShape.at(-2)!,
+          k: transposeA ? aShape.at(-2)! : aShape.at(-1)!,
+          n: transposeB ? bShape.at(-2)! : bShape.at(-1)!,
+          transposeA,
+          transposeB,
+        }),
+      );
+      // tfjs' cpu BatchMatMul mis-broadcasts batch dims of rank > 1, so the reference gets
+      // operands already broadcast to the output's batch shape.
+      await expectSame(
+        { a: random(rng, aShape), b: random(rng, bShape) },
+        (t) => tf.matMul(t.a!, t.b!, transposeA, transposeB),
+        (t) =>
+          tf.tidy(() =>
+            tf.matMul(
+              tf.broadcastTo(t.a!, [...outBatch, ...aShape.slice(-2)]),
+              tf.broadcastTo(t.b!, [...outBatch, ...bShape.slice(-2)]),
+              transposeA,
+              transposeB,
+            ),
+          ),
+        `matMul ${JSON.stringify([aShape, bShape, transposeA, transposeB])}`,
+      );
+    }
+    expect([...plans].sort()).toEqual(['direct', 'scalar', 'swapped']);
+    // Gradients of an attention-shaped product (transposed and batched forms).
+    const q = random(rng, [4, 40, 16]);
+    const k = random(rng, [4, 40, 16]);
+    const w = random(rng, [4, 40, 40]);
+    await expectSame(
+      { q, k, w },
+      (t) =>
+        tf.grads((a: tf.Tensor, b: tf.Tensor) => weighted(tf.matMul(a, b, false, true), t.w!))([t.q!, t.k!]),
+      undefined,
+      'attention matMul grads',
+    );
+  });
+
+  it('rejects non-float32 matMul operands with a CascadeError', async () => {
+    await tf.setBackend('wasm');
+    const a = tf.tensor2d([[1, 2]], [1, 2], 'int32');
+    const b = tf.tensor2d([[1], [2]], [2, 1], 'int32');
+    let error: unknown;
+    try {
+      tf.engine().runKernel('BatchMatMul', { a, b }, { transposeA: false, transposeB: false });
+    } catch (e) {
+      error = e;
+    }
+    expect(isCascadeError(error, 'BAD_ARGUMENT')).toBe(true);
+    tf.dispose([a, b]);
+  });
+
+  it('UnsortedSegmentSum matches cpu, directly and as the gradient of gather', async () => {
+    const rng = new Rng(deriveSeed('wasm-kernels', 'segments'));
+    await expectSame(
+      { x: random(rng, [7, 3, 2]), ids: ints([0, 2, 2, -1, 4, 0, 9]) },
+      (t) => tf.unsortedSegmentSum(t.x!, t.ids! as tf.Tensor1D, 5),
+      undefined,
+      'unsortedSegmentSum',
+    );
+    await expectSame(
+      { x: random(rng, [9, 6]), ids: ints([0, 2, 2, 8, 1, 0]), w: random(rng, [6, 6]) },
+      (t) => tf.grad((a: tf.Tensor) => weighted(tf.gather(a, t.ids!), t.w!))(t.x!),
+      undefined,
+      'gather grad',
+    );
+  });
+
+  it('Slice and Tile match cpu for every dtype, and their gradients too', async () => {
+    const rng = new Rng(deriveSeed('wasm-kernels', 'slice-tile'));
+    const x = random(rng, [3, 5, 6, 4]);
+    await expectSame({ x }, (t) => tf.slice(t.x!, [1, 2, 0, 1], [2, 2, 6, 2]), undefined, 'slice 4d');
+    await expectSame(
+      { x },
+      (t) => tf.slice(t.x!, [1, 2, 0, 0], [2, 2, -1, -1]),
+      undefined,
+      'slice inner whole',
+    );
+    await expectSame({ x }, (t) => tf.slice(t.x!, [0, 0, 0, 0], [3, 5, 6, 4]), undefined, 'slice all');
+    await expectSame(
+      { x: ints([1, 2, 3, 4, 5, 6]) },
+      (t) => tf.slice(t.x!, [2], [3]),
+      undefined,
+      'slice int32',
+    );
+    const flags: Values = { values: Uint8Array.from([1, 0, 1, 1, 0, 0]), shape: [2, 3], dtype: 'bool' };
+    await expectSame(
+      { x: flags },
+      (t) => tf.tidy(() => tf.cast(tf.slice(t.x!, [0, 1], [2, 2]), 'float32')),
+      undefined,
+      'slice bool',
+    );
+    await expectSame({ x }, (t) => tf.tile(t.x!, [2, 1, 3, 1]), undefined, 'tile 4d');
+    await expectSame({ x: random(rng, [5]) }, (t) => tf.tile(t.x!, [3]), undefined, 'tile 1d');
+    await expectSame(
+      { x: { values: Int32Array.from([1, 2, 3, 4]), shape: [2, 2], dtype: 'int32' } },
+      (t) => tf.tile(t.x!, [2, 3]),
+      undefined,
+      'tile int32',
+    );
+    const w = random(rng, [4, 2, 6]);
+    await expectSame(
+      { x: random(rng, [4, 1, 3]), w },
+      (t) => tf.grad((a: tf.Tensor) => weighted(tf.tile(a, [1, 2, 2]), t.w!))(t.x!),
+      undefined,
+      'tile grad',
+    );
+    await expectSame(
+      { x, w: random(rng, [2, 2, 6, 2]) },
+      (t) => tf.grad((a: tf.Tensor) => weighted(tf.slice(a, [1, 2, 0, 1], [2, 2, 6, 2]), t.w!))(t.x!),
+      undefined,
+      'slice grad',
+    );
+  });
+
+  it('MaxPoolGrad matches cpu (the stock wasm one is wrong for batch or channels > 1)', async () => {
+    const rng = new Rng(deriveSeed('wasm-kernels', 'max-pool'));
+    for (const [shape, size, stride, pad] of [
+      [[2, 6, 6, 3], 2, 2, 'valid'],
+      [[2, 7, 7, 3], 3, 2, 'same'],
+      [[1, 5, 8, 2], 3, 1, 'same'],
+    ] as [number[], number, number, 'same' | 'valid'][]) {
+      const y = tf.backend_util.computePool2DInfo(
+        shape as [number, number, number, number],
+        size,
+        stride,
+        1,
+        pad,
+      );
+      await expectSame(
+        { x: random(rng, shape), w: random(rng, y.outShape) },
+        (t) =>
+          tf.grad((a: tf.Tensor) => weighted(tf.maxPool(a as tf.Tensor4D, size, stride, pad), t.w!))(t.x!),
+        undefined,
+        `maxPool grad ${JSON.stringify([shape, size, stride, pad])}`,
+      );
+    }
+  });
+
+  it('the gradients of a small UNet-like net match cpu for every variable', async () => {
+    // Conv, strided conv, temporal [3,1] conv, GroupNorm, SiLU, attention, tile and bilinear
+    // upsampling, concat, split, dense layers: the kernels of a real training step.
+    const config = { clips: 1, frames: 2, size: 8, channels: 8, groups: 4, heads: 2 };
+    const grads = async (backend: 'wasm' | 'cpu'): Promise<Float32Array[]> => {
+      await tf.setBackend(backend);
+      const net = createReferenceNet(config, 7);
+      const batch = net.makeBatch(3);
+      const before = tf.memory().numTensors;
+      const { grads: g, value } = tf.variableGrads(() => net.loss(batch), net.variables as tf.Variable[]);
+      const out = net.variables.map((v) => Float32Array.from(g[v.name]!.dataSync()));
+      tf.dispose([value, ...Object.values(g)]);
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([batch.x, batch.t, batch.target]);
+      net.dispose();
+      return out;
+    };
+    const wasm = await grads('wasm');
+    const cpu = await grads('cpu');
+    await tf.setBackend('wasm');
+    expect(wasm.length).toBe(cpu.length);
+    for (let i = 0; i < wasm.length; i++) {
+      expect(maxRelError(wasm[i]!, cpu[i]!), `variable ${i}`).toBeLessThanOrEqual(TOLERANCE);
+    }
+  });
+
+  it('refuses NCHW convs with a CascadeError naming the fix', async () => {
+    await tf.setBackend('wasm');
+    const dy = tf.zeros([1, 2, 4, 4]);
+    const x = tf.zeros([1, 2, 4, 4]);
+    let error: unknown;
+    try {
+      tf.engine().runKernel(
+        'Conv2DBackpropFilter',
+        { x, dy },
+        { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 2, 2] },
+      );
+    } catch (e) {
+      error = e;
+    }
+    expect(isCascadeError(error, 'BAD_ARGUMENT')).toBe(true);
+    expect((error as Error).message).toContain('NHWC');
+    tf.dispose([dy, x]);
+  });
+});
+
+describe('simplifyPermutation', () => {
+  it('drops size-1 axes and merges axes that stay adjacent', () => {
+    expect(simplifyPermutation([2, 1, 3, 4], [0, 2, 3, 1])).toEqual({ shape: [24], perm: [0] });
+    expect(simplifyPermutation([2, 3, 4, 5], [0, 2, 3, 1])).toEqual({ shape: [2, 3, 20], perm: [0, 2, 1] });
+    expect(simplifyPermutation([2, 3, 4, 5], [2, 3, 0, 1])).toEqual({ shape: [6, 20], perm: [1, 0] });
+    expect(simplifyPermutation([2, 3, 4], [0, 2, 1])).toEqual({ shape: [2, 3, 4], perm: [0, 2, 1] });
+    expect(simplifyPermutation([1, 1], [1, 0])).toEqual({ shape: [], perm: [] });
+  });
+});
