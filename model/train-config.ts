@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import { CascadeError } from '../util/cascade-error.js';
+import { NoiseScheduleConfig } from './noise-schedule.js';
+import { parseVideoUNetConfig, type VideoUNetConfig } from './video-unet-config.js';
+
+/**
+ * Where training clips come from (plain data: it travels to every worker, which builds its own
+ * source). Every source is deterministic in (seed, step, example index), so a resumed run and
+ * a run on a different number of workers see the same examples.
+ * - `shapes`: the procedural shapes domain, rendered on the fly at the architecture's size.
+ * - `module`: any ES module exporting a `TrainDataSourceFactory` (footage folders, saved
+ *   datasets, users' own data), named by file path or URL.
+ */
+export const TrainDataSpec = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('shapes'),
+    /** Object count range per clip (default 1..4). */
+    minObjects: z.number().int().min(1).max(4).default(1),
+    maxObjects: z.number().int().min(1).max(4).default(4),
+  }),
+  z.strictObject({
+    kind: z.literal('module'),
+    module: z.string().min(1),
+    export: z.string().min(1).default('createTrainDataSource'),
+    /** Passed to the factory as `settings` (e.g. { dir: 'footage/' }). */
+    settings: z.unknown().optional(),
+  }),
+]);
+export type TrainDataSpec = z.output<typeof TrainDataSpec>;
+
+/**
+ * Everything that determines a training run's result (runtime choices such as the number of
+ * workers, the backend and the output folder are not part of it). Stored in every checkpoint
+ * and in the model's config.json.
+ */
+export const TrainBaseConfig = z.strictObject({
+  /** Video UNet architecture (model/video-unet-config.ts), validated separately. */
+  architecture: z.record(z.string(), z.unknown()),
+  schedule: NoiseScheduleConfig.default({ kind: 'cosine', steps: 1000, offset: 0.008, maxBeta: 0.999 }),
+  /** Optimiser updates in the whole run. */
+  steps: z.number().int().min(1),
+  /** Clips per update, over all workers. */
+  batchSize: z.number().int().min(1),
+  learningRate: z
+    .strictObject({
+      peak: z.number().positive().max(1),
+      warmupSteps: z.number().int().min(0).default(200),
+      /** Floor of the cosine decay as a fraction of the peak. */
+      minRatio: z.number().min(0).max(1).default(0.1),
+    })
+    .prefault({ peak: 2e-4 }),
+  optimizer: z
+    .strictObject({
+      beta1: z.number().min(0).lt(1).default(0.9),
+      beta2: z.number().min(0).lt(1).default(0.999),
+      epsilon: z.number().positive().default(1e-8),
+      /** Decoupled weight decay on kernels only (not biases, norms or embeddings). */
+      weightDecay: z.number().min(0).default(0.01),
+    })
+    .prefault({}),
+  /** Clip the global gradient norm to this (0 = off). */
+  gradClip: z.number().min(0).default(1),
+  ema: z
+    .strictObject({
+      decay: z.number().min(0).lt(1).default(0.999),
+      warmup: z.boolean().default(true),
+    })
+    .prefault({}),
+  /** Share of examples trained with the null (all-PAD) prompt, for classifier-free guidance. */
+  promptDropout: z.number().min(0).max(1).default(0.1),
+  seed: z.number().int().min(0).max(0xffffffff).default(0),
+  data: TrainDataSpec.prefault({ kind: 'shapes' }),
+  /** Write a checkpoint every this many steps (and always at the end or on interrupt). */
+  checkpointEvery: z.number().int().min(1).default(500),
+});
+export type TrainBaseConfig = z.output<typeof TrainBaseConfig>;
+export type TrainBaseConfigInput = z.input<typeof TrainBaseConfig>;
+
+/** A validated config plus its parsed architecture. */
+export interface ResolvedTrainConfig {
+  readonly config: TrainBaseConfig;
+  readonly architecture: VideoUNetConfig;
+}
+
+/** Validates a training config; BAD_ARGUMENT naming the first offending field otherwise. */
+export function parseTrainBaseConfig(input: unknown, where = 'training'): ResolvedTrainConfig {
+  const result = TrainBaseConfig.safeParse(input);
+  if (!result.success) {
+    const first = result.error.issues[0]!;
+    const field = [where, ...first.path.map(String)].join('.');
+    throw new CascadeError(
+      'BAD_ARGUMENT',
+      `${field}: ${first.message}. Fix the training config (model/train-config.ts).`,
+      {
+        path: field,
+        details: { issues: result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) },
+      },
+    );
+  }
+  const config = result.data;
+  const architecture = parseVideoUNetConfig(config.architecture, `${where}.architecture`);
+  if (config.data.kind === 'shapes' && config.data.minObjects > config.data.maxObjects) {
+    throw new CascadeError(
+      'BAD_ARGUMENT',
+      `${where}.data: minObjects ${config.data.minObjects} exceeds maxObjects ${config.data.maxObjects}.`,
+      { path: `${where}.data.minObjects` },
+    );
+  }
+  return { config: { ...config, architecture: { ...architecture } }, architecture };
+}

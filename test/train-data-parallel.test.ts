@@ -1,0 +1,84 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { abortGradientExchange, createGradientExchange } from '../backend/gradient-exchange.js';
+import { type TaskRef, WorkerPool } from '../backend/worker-pool.js';
+import { readRunLossLog, trainBase } from '../model/train-base.js';
+import { readTrainCheckpoint } from '../model/train-checkpoint.js';
+import { parseTrainBaseConfig } from '../model/train-config.js';
+import { trainParamLayout } from '../model/train-param-layout.js';
+import type { TrainState, TrainStepResult } from '../model/train-replica.js';
+import { videoUNetParamSpecs } from '../model/video-unet.js';
+import { tinyConfig } from './support/train-tiny-config.js';
+
+const worker = new URL('../model/train-worker.ts', import.meta.url);
+const task = (name: string): TaskRef => ({ module: worker, name });
+const bytes = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+describe('data-parallel training over 2 workers (cpu)', () => {
+  let pool: WorkerPool;
+  let dir: string;
+  beforeAll(async () => {
+    pool = await WorkerPool.create({ size: 2, backend: 'cpu' });
+    dir = await mkdtemp(join(tmpdir(), 'train-dp-'));
+  });
+  afterAll(async () => {
+    await pool.close({ force: true });
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps bit-identical weights, optimiser state and EMA on both ranks', async () => {
+    // Batch 3 over 2 ranks: unequal shares (1 and 2 clips) must still average correctly.
+    const config = tinyConfig({ steps: 3, batchSize: 3 });
+    const { architecture } = parseTrainBaseConfig(config);
+    const length = trainParamLayout(videoUNetParamSpecs(architecture)).size;
+    const exchange = createGradientExchange(2, length);
+    const onFailure = (): void => abortGradientExchange(exchange);
+    await pool.broadcast(task('initReplica'), () => ({ config, exchange }), { onFailure });
+    const losses: number[] = [];
+    for (let step = 0; step < 3; step++) {
+      const results = await pool.broadcast<TrainStepResult>(task('trainReplicaStep'), () => ({ step }), {
+        onFailure,
+      });
+      expect(results.map((r) => r.examples)).toEqual([1, 2]);
+      expect(results[0]!.gradNorm).toBe(results[1]!.gradNorm);
+      losses.push((results[0]!.lossSum + results[1]!.lossSum) / 3);
+    }
+    const [a, b] = await pool.broadcast<TrainState & { numTensors: number }>(
+      task('replicaState'),
+      () => undefined,
+    );
+    await pool.broadcast(task('disposeReplica'), () => undefined);
+    expect(a!.step).toBe(3);
+    expect(bytes(a!.weights).equals(bytes(b!.weights))).toBe(true);
+    expect(bytes(a!.optimizer.m).equals(bytes(b!.optimizer.m))).toBe(true);
+    expect(bytes(a!.optimizer.v).equals(bytes(b!.optimizer.v))).toBe(true);
+    expect(bytes(a!.ema.values).equals(bytes(b!.ema.values))).toBe(true);
+    expect(a!.numTensors).toBe(b!.numTensors);
+
+    // One worker on the whole batch reaches the same weights up to float summation order.
+    const single = await trainBase({ config, outDir: join(dir, 'single'), workers: 0, backend: 'cpu' });
+    const solo = (await readTrainCheckpoint(single.checkpointPath)).state;
+    let maxDiff = 0;
+    for (let i = 0; i < solo.weights.length; i++) {
+      maxDiff = Math.max(maxDiff, Math.abs(solo.weights[i]! - a!.weights[i]!));
+    }
+    expect(maxDiff).toBeLessThan(1e-4);
+    const soloLosses = (await readRunLossLog(join(dir, 'single'))).map((r) => r.loss);
+    for (const [i, loss] of losses.entries()) expect(loss).toBeCloseTo(soloLosses[i]!, 4);
+  });
+
+  it('trainBase over 2 workers writes the same run as its checkpoint reports', async () => {
+    const result = await trainBase({
+      config: tinyConfig({ steps: 2 }),
+      outDir: join(dir, 'pool'),
+      workers: 2,
+      backend: 'cpu',
+    });
+    expect(result.status).toBe('completed');
+    expect(result.workers).toBe(2);
+    expect(result.backend).toBe('cpu');
+    expect((await readTrainCheckpoint(result.checkpointPath)).state.step).toBe(2);
+  });
+});
