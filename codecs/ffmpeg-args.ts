@@ -123,6 +123,9 @@ export function buildEncodeArgs(
       break;
     }
   }
+  // No creation dates or version tags in the container: the same frames and settings give
+  // byte-identical files, so a resumed render matches an uninterrupted one.
+  args.push('-fflags', '+bitexact');
   args.push(...settings.extraArgs);
   const target = settings.output === 'directory' ? path.join(outputPath, PNG_SEQUENCE_PATTERN) : outputPath;
   args.push('-f', settings.container, target);

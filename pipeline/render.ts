@@ -1,5 +1,6 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import PQueue from 'p-queue';
 import { type BackendInfo, type BackendRequest, selectBackend } from '../backend/select-backend.js';
 import { WorkerPool } from '../backend/worker-pool.js';
@@ -115,6 +116,7 @@ export async function render(job: string | JobInput, options: RenderOptions = {}
     });
     for (const clip of skipped) emit({ type: 'clip-skipped', clipId: clip.id, reason: 'resume' });
     await mkdir(plan.outputDir, { recursive: true });
+    await removeStaleTemporaries(plan.outputDir);
     await writeManifest(plan.manifestPath, manifest);
 
     const progress = new JobProgress(todo, started);
@@ -248,6 +250,23 @@ async function finishClip(
     throw error;
   }
   return { outputs, checks, timings };
+}
+
+/**
+ * Hidden temporaries of our outputs (encode-output: .x.part-<8 hex>.ext), of ffmpeg runs
+ * (encode-video: .x.<12 hex>.partial.ext) and of manifest writes (write-file-atomic).
+ */
+const TEMPORARY_NAME =
+  /^\..+\.(part-[0-9a-f]{8}|[0-9a-f]{12}\.partial|\d+\.[0-9a-f]{12}\.tmp)(\.[a-z0-9]+)?$/;
+
+/** A run killed hard (SIGKILL, power loss) can leave temporaries; the next run removes them. */
+async function removeStaleTemporaries(outputDir: string): Promise<void> {
+  const names = await readdir(outputDir);
+  await Promise.all(
+    names
+      .filter((n) => TEMPORARY_NAME.test(n))
+      .map((n) => rm(join(outputDir, n), { recursive: true, force: true })),
+  );
 }
 
 /**

@@ -6,10 +6,10 @@ import { throwIfAborted } from '../util/cascade-error.js';
 import { Rng } from '../util/rng.js';
 import type { ModelStageContext } from './stage-context.js';
 
-/** The starting state of the base denoise: x at step `startStep` ([1, T, H, W, 3]). */
+/** The starting state of the base denoise ([1, T, H, W, 3]) and its step; undefined = pure noise (the full schedule). */
 export interface Latents {
   readonly state: tf.Tensor5D;
-  readonly startStep: number;
+  readonly startStep: number | undefined;
 }
 
 /**
@@ -27,7 +27,7 @@ export async function prepareLatents(input: Clip | undefined, context: ModelStag
   const lastStep = model.schedule.steps - 1;
   let latents: Latents;
   if (!input || !clip.input) {
-    latents = { state: gaussianNoise(shape, rng) as tf.Tensor5D, startStep: lastStep };
+    latents = { state: gaussianNoise(shape, rng) as tf.Tensor5D, startStep: undefined };
   } else {
     const startStep = Math.max(1, Math.min(lastStep, Math.round(clip.input.strength * lastStep)));
     const resized = resampleClip(input, base.height, base.width, 'lanczos');

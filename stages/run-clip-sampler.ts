@@ -12,7 +12,7 @@ import type { ModelStageContext, StageName } from './stage-context.js';
  */
 export async function runClipSampler(
   state: tf.Tensor5D,
-  startStep: number,
+  startStep: number | undefined,
   seed: number,
   stage: StageName,
   context: ModelStageContext,

@@ -80,6 +80,8 @@ describe('buildEncodeArgs: exact argv per preset', () => {
       ...BT709,
       '-movflags',
       '+faststart+write_colr',
+      '-fflags',
+      '+bitexact',
       '-f',
       'mp4',
       '/out/a.mp4',
@@ -119,6 +121,8 @@ describe('buildEncodeArgs: exact argv per preset', () => {
       ...BT709,
       '-movflags',
       '+write_colr',
+      '-fflags',
+      '+bitexact',
       '-f',
       'mp4',
       '/o.mp4',
@@ -138,6 +142,8 @@ describe('buildEncodeArgs: exact argv per preset', () => {
       ...RGB709,
       '-movflags',
       '+faststart+write_colr',
+      '-fflags',
+      '+bitexact',
       '-f',
       'mp4',
       '/o.mp4',
@@ -168,6 +174,8 @@ describe('buildEncodeArgs: exact argv per preset', () => {
       'hvc1',
       '-movflags',
       '+faststart+write_colr',
+      '-fflags',
+      '+bitexact',
       '-f',
       'mp4',
       '/o.mp4',
@@ -194,6 +202,8 @@ describe('buildEncodeArgs: exact argv per preset', () => {
       '-pix_fmt',
       'yuv444p',
       ...BT709,
+      '-fflags',
+      '+bitexact',
       '-f',
       'webm',
       '/o.webm',
@@ -216,6 +226,8 @@ describe('buildEncodeArgs: exact argv per preset', () => {
       ...BT709,
       '-movflags',
       '+write_colr',
+      '-fflags',
+      '+bitexact',
       '-f',
       'mov',
       '/o.mov',
@@ -241,6 +253,8 @@ describe('buildEncodeArgs: exact argv per preset', () => {
       '-pix_fmt',
       'bgr0',
       ...RGB709,
+      '-fflags',
+      '+bitexact',
       '-f',
       'matroska',
       '/o.mkv',
@@ -264,6 +278,8 @@ describe('buildEncodeArgs: exact argv per preset', () => {
       'gif',
       '-loop',
       '0',
+      '-fflags',
+      '+bitexact',
       '-f',
       'gif',
       '/o.gif',
@@ -279,7 +295,7 @@ describe('buildEncodeArgs: exact argv per preset', () => {
     expect(bayer).toContain(
       '[0:v]split[a][b];[a]palettegen=max_colors=64:stats_mode=diff:reserve_transparent=0[p];[b][p]paletteuse=dither=bayer:bayer_scale=3:diff_mode=rectangle[out]',
     );
-    expect(bayer.slice(-5)).toEqual(['-loop', '-1', '-f', 'gif', '/out/clip']);
+    expect(bayer.slice(-7)).toEqual(['-loop', '-1', '-fflags', '+bitexact', '-f', 'gif', '/out/clip']);
     expect(args({ preset: 'gif', dither: 'none' }).join(' ')).toContain('paletteuse=dither=0[out]');
   });
 
@@ -294,6 +310,8 @@ describe('buildEncodeArgs: exact argv per preset', () => {
       '1',
       '-start_number',
       '0',
+      '-fflags',
+      '+bitexact',
       '-f',
       'image2',
       '/out/frames/frame-%06d.png',
@@ -308,7 +326,7 @@ describe('buildEncodeArgs: exact argv per preset', () => {
     const argv = buildEncodeArgs(settings, '/o.mkv', { progress: false });
     expect(argv).not.toContain('-progress');
     expect(argv[argv.indexOf('-r') + 1]).toBe('30000/1001');
-    expect(argv.slice(-5)).toEqual(['-slices', '4', '-f', 'matroska', '/o.mkv']);
+    expect(argv.slice(-7)).toEqual(['-fflags', '+bitexact', '-slices', '4', '-f', 'matroska', '/o.mkv']);
   });
 });
 
