@@ -1,0 +1,269 @@
+import { join } from 'node:path';
+import { tf } from '../backend/tf.js';
+import { type Clip, createClip } from '../data/clip.js';
+import { conv2d, conv2dParams } from '../model/conv2d.js';
+import { linear, linearParams } from '../model/linear.js';
+import { lookupParams, type ParamLookup, type ParamSpec, paramsFromArrays } from '../model/param-spec.js';
+import { readSafetensors, toFloat32, writeSafetensors } from '../model/safetensors.js';
+import { CascadeError } from '../util/cascade-error.js';
+import { packageInfo } from '../util/package-info.js';
+import { areaResize } from './area-resize.js';
+import { type FeatureSet, featureSet } from './feature-set.js';
+
+/**
+ * The evaluation feature network: our stand-in for I3D (FVD) and Inception (FID), which cannot
+ * be downloaded here. A small factorised space-time encoder trained on rendered shapes clips
+ * to predict scene attributes; its penultimate activations (FEATURE_DIM values per clip) feed
+ * FD and KD.
+ *
+ * Input: a clip area-resized to 32 x 32 (box filter, any source size) and sampled to 16
+ * frames (evenly spaced frame indices when the clip has another length), RGB in [0, 1]
+ * mapped to [-1, 1]; tensor [batch * 16, 32, 32, 3] (frames folded into the batch).
+ *
+ * Layers (ReLU after each): conv 3x3 (3 -> c0) at 32x32; conv 3x3 stride 2 (c0 -> c1) to
+ * 16x16; temporal residual conv (kernel 3 over frames); conv stride 2 (c1 -> c2) to 8x8;
+ * temporal residual conv; conv stride 2 (c2 -> c3) to 4x4; temporal conv stride 2 (16 -> 8
+ * frames); spatial mean -> [batch, 8, c3]; pooled over time as [mean over frames, mean
+ * |difference of consecutive frames|] -> 2 c3; dense -> FEATURE_DIM (the features); heads.
+ * Temporal convs run as 2-D convs with [3, 1] kernels on [batch, frames, h * w, c] (fast on
+ * every backend, unlike conv3d on wasm).
+ */
+export const FEATURE_NET_FRAMES = 16;
+export const FEATURE_NET_SIZE = 32;
+
+export interface FeatureNetConfig {
+  readonly channels: readonly [number, number, number, number];
+  readonly featureDim: number;
+}
+
+export const DEFAULT_FEATURE_NET_CONFIG: FeatureNetConfig = { channels: [16, 32, 64, 96], featureDim: 128 };
+
+/**
+ * Output heads, in order, as [name, groups, classes]: a softmax over `classes` per group
+ * (classes 1 = one regression value per group).
+ *   shapeCounts: objects of each of the 7 shapes, 0..4; colourCounts: objects of each of the 8
+ *   colours, 0..4; backgroundKind: solid/gradient/stripes/checker; backgroundColour: 8 colours;
+ *   speed: mean object speed in d0 pixels per frame (regression, needs the temporal layers).
+ */
+export const FEATURE_NET_HEADS = [
+  ['shapeCounts', 7, 5],
+  ['colourCounts', 8, 5],
+  ['backgroundKind', 1, 4],
+  ['backgroundColour', 1, 8],
+  ['speed', 1, 1],
+] as const;
+
+export type FeatureNetHead = (typeof FEATURE_NET_HEADS)[number][0];
+
+export const FEATURE_NET_OUTPUTS = FEATURE_NET_HEADS.reduce((n, [, g, c]) => n + g * c, 0);
+
+/** Offset of each head in the output vector. */
+export function headOffset(name: FeatureNetHead): number {
+  let o = 0;
+  for (const [n, g, c] of FEATURE_NET_HEADS) {
+    if (n === name) return o;
+    o += g * c;
+  }
+  throw new RangeError(`unknown head ${name}`);
+}
+
+export function featureNetParams(config: FeatureNetConfig = DEFAULT_FEATURE_NET_CONFIG): ParamSpec[] {
+  const [c0, c1, c2, c3] = config.channels;
+  return [
+    ...conv2dParams('conv0', [3, 3], 3, c0),
+    ...conv2dParams('conv1', [3, 3], c0, c1),
+    ...conv2dParams('time1', [3, 1], c1, c1),
+    ...conv2dParams('conv2', [3, 3], c1, c2),
+    ...conv2dParams('time2', [3, 1], c2, c2),
+    ...conv2dParams('conv3', [3, 3], c2, c3),
+    ...conv2dParams('time3', [3, 1], c3, c3),
+    ...linearParams('features', 2 * c3, config.featureDim),
+    ...linearParams('heads', config.featureDim, FEATURE_NET_OUTPUTS),
+  ];
+}
+
+export interface FeatureNetOutput {
+  /** [batch, featureDim]: the evaluation features. */
+  readonly features: tf.Tensor2D;
+  /** [batch, FEATURE_NET_OUTPUTS]: head logits / regression values. */
+  readonly outputs: tf.Tensor2D;
+}
+
+/** Forward pass on x [batch * 16, 32, 32, 3] in [-1, 1]. Synchronous; call inside tf.tidy. */
+export function featureNetForward(p: ParamLookup, x: tf.Tensor4D, batch: number): FeatureNetOutput {
+  const t = FEATURE_NET_FRAMES;
+  let h = tf.relu(conv2d(p, 'conv0', x));
+  h = tf.relu(conv2d(p, 'conv1', h, 2));
+  h = temporalResidual(p, 'time1', h, batch, t);
+  h = tf.relu(conv2d(p, 'conv2', h, 2));
+  h = temporalResidual(p, 'time2', h, batch, t);
+  h = tf.relu(conv2d(p, 'conv3', h, 2));
+  const [, hh, ww, c] = h.shape;
+  // Temporal conv with stride 2 over frames: [batch, 16, hw, c] -> [batch, 8, hw, c].
+  const seq = tf.reshape(h, [batch, t, hh * ww, c]) as tf.Tensor4D;
+  const down = tf.relu(
+    tf.add(tf.conv2d(seq, p('time3.kernel') as tf.Tensor4D, [2, 1], 'same'), p('time3.bias')),
+  ) as tf.Tensor4D;
+  const perFrame = tf.mean(down, 2) as tf.Tensor3D; // [batch, 8, c]
+  const frames = perFrame.shape[1];
+  const mean = tf.mean(perFrame, 1);
+  const motion = tf.mean(
+    tf.abs(
+      tf.sub(
+        tf.slice(perFrame, [0, 1, 0], [batch, frames - 1, c]),
+        tf.slice(perFrame, [0, 0, 0], [batch, frames - 1, c]),
+      ),
+    ),
+    1,
+  );
+  const pooled = tf.concat([mean, motion], 1);
+  const features = tf.relu(linear(p, 'features', pooled)) as tf.Tensor2D;
+  const outputs = linear(p, 'heads', features) as tf.Tensor2D;
+  return { features, outputs };
+}
+
+/** relu(x + conv_t(x)) with a [3, 1] kernel over frames; x [batch * frames, h, w, c] (already >= 0). */
+function temporalResidual(
+  p: ParamLookup,
+  prefix: string,
+  x: tf.Tensor4D,
+  batch: number,
+  frames: number,
+): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  const seq = tf.reshape(x, [batch, frames, h * w, c]) as tf.Tensor4D;
+  const mixed = conv2d(p, prefix, seq);
+  return tf.relu(tf.add(x, tf.reshape(mixed, [n, h, w, c]))) as tf.Tensor4D;
+}
+
+/**
+ * One clip as network input: area-resized to 32 x 32, frames sampled to 16 (index
+ * round(k (T - 1) / 15) when T != 16), values mapped to [-1, 1]. Returns [16 * 32 * 32 * 3].
+ */
+export function featureNetInput(clip: Clip, out?: Float32Array, offset = 0): Float32Array {
+  const n = FEATURE_NET_SIZE * FEATURE_NET_SIZE * 3;
+  const target = out ?? new Float32Array(FEATURE_NET_FRAMES * n);
+  const picked = clip.frames === FEATURE_NET_FRAMES ? clip : pickFrames(clip, FEATURE_NET_FRAMES);
+  const small = areaResize(picked, FEATURE_NET_SIZE, FEATURE_NET_SIZE);
+  const d = small.data;
+  for (let i = 0; i < FEATURE_NET_FRAMES * n; i++) target[offset + i] = 2 * d[i]! - 1;
+  return target;
+}
+
+function pickFrames(clip: Clip, frames: number): Clip {
+  if (clip.frames < 1) {
+    throw new CascadeError('BAD_ARGUMENT', 'The feature network needs clips with at least one frame.');
+  }
+  const n = clip.height * clip.width * 3;
+  const out = createClip(frames, clip.height, clip.width);
+  for (let k = 0; k < frames; k++) {
+    const src = frames === 1 ? 0 : Math.round((k * (clip.frames - 1)) / (frames - 1));
+    out.data.set(clip.data.subarray(src * n, (src + 1) * n), k * n);
+  }
+  return out;
+}
+
+/** Folder of the shipped weights. */
+export function defaultFeatureNetDir(): string {
+  return join(packageInfo().root, 'presets', 'feature-net');
+}
+
+export const FEATURE_NET_WEIGHTS_FILE = 'feature-net.safetensors';
+
+/** A loaded feature network (weights as tf variables). Call `dispose()` when done. */
+export class FeatureNet {
+  readonly config: FeatureNetConfig;
+  readonly params: Map<string, tf.Variable>;
+  readonly metadata: Readonly<Record<string, string>>;
+
+  constructor(
+    config: FeatureNetConfig,
+    params: Map<string, tf.Variable>,
+    metadata: Record<string, string> = {},
+  ) {
+    this.config = config;
+    this.params = params;
+    this.metadata = metadata;
+  }
+
+  /**
+   * Loads `feature-net.safetensors` from `dir` (default: presets/feature-net). The config is
+   * read from the file's metadata (`channels`, `featureDim`).
+   */
+  static async load(dir: string = defaultFeatureNetDir()): Promise<FeatureNet> {
+    const path = join(dir, FEATURE_NET_WEIGHTS_FILE);
+    const file = await readSafetensors(path);
+    const config = parseConfig(file.metadata, path);
+    const arrays = new Map<string, Float32Array>();
+    for (const [name, entry] of file.tensors) arrays.set(name, toFloat32(entry));
+    const params = paramsFromArrays(featureNetParams(config), arrays, false, path);
+    return new FeatureNet(config, params, file.metadata);
+  }
+
+  /** Writes the weights with the config (and any extra metadata) to `dir/feature-net.safetensors`. */
+  async save(dir: string, metadata: Record<string, string> = {}): Promise<void> {
+    const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const spec of featureNetParams(this.config)) {
+      const v = this.params.get(spec.name)!;
+      tensors.set(spec.name, { shape: [...spec.shape], data: (await v.data()) as Float32Array });
+    }
+    await writeSafetensors(join(dir, FEATURE_NET_WEIGHTS_FILE), tensors, {
+      ...metadata,
+      channels: this.config.channels.join(','),
+      featureDim: String(this.config.featureDim),
+    });
+  }
+
+  get featureDim(): number {
+    return this.config.featureDim;
+  }
+
+  /** Features of every clip: [clips.length, featureDim], computed in batches of `batchSize`. */
+  async features(clips: readonly Clip[], options: { batchSize?: number } = {}): Promise<FeatureSet> {
+    const batchSize = options.batchSize ?? 32;
+    const dim = this.config.featureDim;
+    const out = new Float32Array(clips.length * dim);
+    const per = FEATURE_NET_FRAMES * FEATURE_NET_SIZE * FEATURE_NET_SIZE * 3;
+    const p = lookupParams(this.params);
+    for (let start = 0; start < clips.length; start += batchSize) {
+      const batch = clips.slice(start, start + batchSize);
+      const input = new Float32Array(batch.length * per);
+      batch.forEach((c, i) => {
+        featureNetInput(c, input, i * per);
+      });
+      const features = tf.tidy(() => {
+        const x = tf.tensor4d(input, [
+          batch.length * FEATURE_NET_FRAMES,
+          FEATURE_NET_SIZE,
+          FEATURE_NET_SIZE,
+          3,
+        ]);
+        return featureNetForward(p, x, batch.length).features;
+      });
+      try {
+        out.set((await features.data()) as Float32Array, start * dim);
+      } finally {
+        features.dispose();
+      }
+    }
+    return featureSet(clips.length, dim, out);
+  }
+
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+    this.params.clear();
+  }
+}
+
+function parseConfig(metadata: Record<string, string>, path: string): FeatureNetConfig {
+  const channels = (metadata.channels ?? '').split(',').map(Number);
+  const featureDim = Number(metadata.featureDim);
+  if (channels.length !== 4 || !channels.every((c) => Number.isInteger(c) && c > 0) || !(featureDim > 0)) {
+    throw new CascadeError(
+      'INVALID_WEIGHTS',
+      `Feature-network weights ${path} lack a valid config in their metadata (channels "${metadata.channels}", featureDim "${metadata.featureDim}"); expected four channel counts and a feature size, as written by eval/train-feature-net.ts.`,
+      { path },
+    );
+  }
+  return { channels: channels as unknown as [number, number, number, number], featureDim };
+}
