@@ -1,6 +1,6 @@
 import { deflateSync, inflateSync } from 'node:zlib';
-import { writeFileAtomic } from '../data/write-file-atomic.js';
 import { CascadeError } from '../util/cascade-error.js';
+import { writeFileAtomic } from '../util/write-file-atomic.js';
 
 /** An 8-bit RGB image, row-major [height, width, 3]. */
 export interface RgbImage {

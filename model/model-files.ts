@@ -9,12 +9,12 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { CascadeError } from '../util/cascade-error.js';
+import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { NoiseSchedule, NoiseScheduleConfig, type NoiseScheduleConfigInput } from './noise-schedule.js';
 import { checkArrays, countParameters } from './param-spec.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsInput, toFloat32 } from './safetensors.js';
 import { VideoUNet, videoUNetParamSpecs } from './video-unet.js';
 import { VideoUNetConfig } from './video-unet-config.js';
-import { writeFileAtomic } from './write-file-atomic.js';
 
 export const MODEL_FORMAT_VERSION = 1;
 export const MODEL_CONFIG_FILE = 'config.json';

@@ -11,7 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { CascadeError } from '../util/cascade-error.js';
-import { writeFileAtomic } from './write-file-atomic.js';
+import { writeFileAtomic } from '../util/write-file-atomic.js';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'I32';
 

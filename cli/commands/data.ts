@@ -10,8 +10,8 @@ import { saveShapesSet } from '../../data/save-shapes-set.js';
 import { type SceneStatistics, sceneStatistics } from '../../data/scene-statistics.js';
 import { SHAPES_SPLITS, type ShapesSplit } from '../../data/shapes-sample.js';
 import { SHAPES_SET_EXTENSION, SHAPES_SET_VERSION } from '../../data/shapes-set-format.js';
-import { writeFileAtomic } from '../../data/write-file-atomic.js';
 import { CascadeError } from '../../util/cascade-error.js';
+import { writeFileAtomic } from '../../util/write-file-atomic.js';
 
 const USAGE = `Usage: cascade data <preview|export|stats> [options]
 
