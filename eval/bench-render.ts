@@ -73,7 +73,6 @@ async function memoryRun(clips: number) {
             clip: samples.length + 1,
             rssMB: m.rss / MB,
             heapMB: m.heapUsed / MB,
-            tensors: tf.memory().numTensors,
           });
         },
       },
