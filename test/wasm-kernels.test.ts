@@ -488,6 +488,38 @@ describe('wasm training kernels vs the cpu backend', () => {
     );
   });
 
+  it('Transpose matches cpu exactly for random permutations of float32, int32 and bool', async () => {
+    const rng = new Rng(deriveSeed('wasm-kernels', 'transpose'));
+    for (let t = 0; t < 30; t++) {
+      const rank = 1 + rng.int(6);
+      // Ragged sizes (not multiples of 4) exercise the SIMD tiles' edges.
+      const shape = Array.from(
+        { length: rank },
+        () => 1 + rng.int(rank > 4 ? 4 : 7) * (rng.next() < 0.3 ? 9 : 1),
+      );
+      const perm = Array.from({ length: rank }, (_, i) => i);
+      for (let i = rank - 1; i > 0; i--) {
+        const j = rng.int(i + 1);
+        [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+      }
+      const dtype = (['float32', 'int32', 'bool'] as const)[t % 3]!;
+      const size = tf.util.sizeFromShape(shape);
+      const values =
+        dtype === 'float32'
+          ? rng.normals(size)
+          : dtype === 'int32'
+            ? Int32Array.from({ length: size }, () => rng.nextUint32() | 0)
+            : Uint8Array.from({ length: size }, () => rng.int(2));
+      const error = await expectSame(
+        { x: { values, shape, dtype } },
+        (x) => tf.transpose(x.x!, perm),
+        undefined,
+        `transpose ${dtype} ${JSON.stringify([shape, perm])}`,
+      );
+      expect(error).toBe(0);
+    }
+  });
+
   it('MaxPoolGrad matches cpu (the stock wasm one is wrong for batch or channels > 1)', async () => {
     const rng = new Rng(deriveSeed('wasm-kernels', 'max-pool'));
     for (const [shape, size, stride, pad] of [

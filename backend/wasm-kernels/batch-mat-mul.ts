@@ -9,8 +9,8 @@ import { transposeF32 } from './transpose-f32.js';
  *
  * Products run as plain 2-D XNNPACK matmuls `X [r, k] x Y [k, c]` on views of the operands,
  * each written straight into its slice of the output (no slicing or concatenation copies).
- * XNNPACK repacks `Y` for every new tensor, which costs about 10x more per element than a
- * transpose, so each call picks the cheapest (by the cost model below) of
+ * XNNPACK repacks `Y` for every new tensor (about 3x the cost of transposing it), so each
+ * call picks the cheapest (by the cost model below) of
  *   - `C = A B` (X = A, Y = B), transposing whichever operand arrives transposed, and
  *   - `C = (B^T A^T)^T` (X = B^T, Y = A^T), which packs A instead of B and transposes the
  *     result (and for `A^T B^T` needs no operand transposes at all).
@@ -37,16 +37,16 @@ function batchMatMul(args: {
 }
 
 /**
- * Cost model in nanoseconds, measured on tfjs-backend-wasm 4.22 (SIMD, one thread, 2 cores):
- * XNNPACK repacks its right operand for every new tensor (about 15 ns per element, against 2
- * for a transpose) and creating/deleting an operator costs about 20 us, while the C++ scalar
- * loop (the stock kernel) runs at 1-2 GFLOP/s with no setup. Many tiny products (temporal
- * attention over a few frames for thousands of pixels) are cheapest on the scalar loop.
+ * Cost model in nanoseconds, measured on tfjs-backend-wasm 4.22 (SIMD, one thread): XNNPACK
+ * repacks its right operand for every new tensor (~2.6 ns per element), a 2-D transpose costs
+ * ~0.8 ns per element (SIMD tiles, memory-bound), creating/running/deleting an operator ~15 us,
+ * XNNPACK's GEMM runs at ~28 GFLOP/s; the stock C++ loop runs at ~1.7 GFLOP/s with no setup
+ * cost, so it wins for many tiny products (temporal attention over a few frames).
  */
-const NS_PER_TRANSPOSED = 2;
-const NS_PER_PACKED = 15;
-const NS_PER_OPERATOR = 20_000;
-const NS_PER_FLOP_XNNPACK = 1 / 25;
+const NS_PER_TRANSPOSED = 0.8;
+const NS_PER_PACKED = 2.6;
+const NS_PER_OPERATOR = 15_000;
+const NS_PER_FLOP_XNNPACK = 1 / 28;
 const NS_PER_FLOP_SCALAR = 0.6;
 
 export type MatMulPlan = 'scalar' | 'direct' | 'swapped';

@@ -50,13 +50,17 @@ export class KernelScope {
    */
   alloc(
     shape: number[],
-    options: { zero?: boolean; extra?: number; dtype?: 'float32' | 'int32' } = {},
+    options: { zero?: boolean; extra?: number; dtype?: 'float32' | 'int32' | 'bool' } = {},
   ): tf.TensorInfo {
     const extra = options.extra ?? 0;
     const size = tf.util.sizeFromShape(shape);
     const out = this.backend.makeOutput(extra === 0 ? shape : [size + extra], options.dtype ?? 'float32');
     this.owned.push(out);
-    if (options.zero === true) (out.dtype === 'int32' ? this.i32(out) : this.f32(out)).fill(0);
+    if (options.zero === true) {
+      const { memoryOffset } = tensorData(this.backend, out);
+      const bytes = tf.util.sizeFromShape(out.shape) * tf.util.bytesPerElement(out.dtype);
+      this.backend.wasm.HEAPU8.fill(0, memoryOffset, memoryOffset + bytes);
+    }
     return out;
   }
 

@@ -7,6 +7,7 @@ import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-nat
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { sliceConfig } from './slice.js';
 import { tileConfig } from './tile.js';
+import { transposeConfig } from './transpose.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
 /**
@@ -23,6 +24,7 @@ export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   sliceConfig,
   tileConfig,
   maxPoolGradConfig,
+  transposeConfig,
 ];
 
 let registered = false;

@@ -1,8 +1,6 @@
 import { tf } from '../tf.js';
 import type { KernelScope } from './kernel-scope.js';
-
-/** Inner blocks at least this long are moved with `copyWithin` (memmove) from JS. */
-const MIN_BLOCK = 8;
+import { type SimdKernels, simdKernels } from './simd-kernels.js';
 
 /**
  * Drops size-1 axes and merges axes that stay adjacent under `perm`, so `[2, 3, 4, 5]` by
@@ -33,9 +31,14 @@ export function simplifyPermutation(
 }
 
 /**
- * float32 transpose on wasm: `out[i_perm[0], ..] = x[i_0, ..]` with tfjs' `perm` convention
- * (output axis j is input axis perm[j]). Writes into `into` when given (e.g. a view inside a
- * larger buffer), else into a fresh buffer owned by the scope.
+ * Transpose of a 4-byte tensor (float32 or int32; bits are moved, never converted) on wasm:
+ * `out[i_perm[0], ..] = x[i_0, ..]` with tfjs' `perm` convention (output axis j is input axis
+ * perm[j]). Writes into `into` when given (e.g. a view inside a larger buffer), else into a
+ * fresh buffer owned by the scope.
+ *
+ * After `simplifyPermutation`, a permutation either keeps the innermost axis (moved as
+ * contiguous blocks) or is at most one such block move followed by a batched 2-D transpose
+ * `[batch, rows, cols] -> [batch, cols, rows]`, done in 4x4 SIMD tiles (simd-kernels.ts).
  */
 export function transposeF32(
   scope: KernelScope,
@@ -44,33 +47,108 @@ export function transposeF32(
   into?: tf.TensorInfo,
 ): tf.TensorInfo {
   const outShape = perm.map((p) => x.shape[p]!);
-  const out = into ?? scope.alloc(outShape);
+  const out = into ?? scope.alloc(outShape, { dtype: x.dtype === 'int32' ? 'int32' : 'float32' });
   const size = tf.util.sizeFromShape(x.shape);
   if (size === 0) return out;
   const simple = simplifyPermutation(x.shape, perm);
   const rank = simple.shape.length;
-  const heap = scope.backend.wasm.HEAPF32;
-  const src = scope.heapIndex(x);
-  const dst = scope.heapIndex(out);
   if (rank <= 1) {
-    heap.copyWithin(dst, src, src + size);
+    const heap = scope.backend.wasm.HEAP32;
+    const src = scope.heapIndex(x);
+    heap.copyWithin(scope.heapIndex(out), src, src + size);
     return out;
   }
-  const block = simple.shape[rank - 1]!;
-  if (simple.perm[rank - 1] === rank - 1 && block >= MIN_BLOCK) {
-    copyBlocks(heap, src, dst, simple.shape, simple.perm);
+  if (simple.perm[rank - 1] === rank - 1) {
+    moveBlocks(scope, x, out, simple.shape, simple.perm);
     return out;
   }
-  if (rank <= 4) {
-    scope.raw.transpose(scope.id(x), simple.shape, simple.perm, scope.id(out));
+  const simd = simdKernels(scope.backend);
+  if (simd === undefined) {
+    if (rank <= 4) scope.raw.transpose(scope.id(x), simple.shape, simple.perm, scope.id(out), cppType(x));
+    else
+      copyElements(
+        scope.backend.wasm.HEAP32,
+        scope.heapIndex(x),
+        scope.heapIndex(out),
+        simple.shape,
+        simple.perm,
+      );
     return out;
   }
-  copyElements(heap, src, dst, simple.shape, simple.perm);
+  // The input's last axis lands at output position j. First bring the axes that follow it in
+  // the output to just before it (a block move), then swap them with it: a batched 2-D transpose.
+  const last = rank - 1;
+  const j = simple.perm.indexOf(last);
+  const before = simple.perm.slice(0, j);
+  const after = simple.perm.slice(j + 1);
+  const firstPerm = [...before, ...after, last];
+  const batch = before.reduce((acc, axis) => acc * simple.shape[axis]!, 1);
+  const rows = after.reduce((acc, axis) => acc * simple.shape[axis]!, 1);
+  const cols = simple.shape[last]!;
+  let staged = x;
+  if (firstPerm.some((axis, i) => axis !== i)) {
+    staged = scope.alloc([size]);
+    moveBlocks(scope, x, staged, simple.shape, firstPerm);
+  }
+  transposeBatched(scope, simd, staged, out, batch, rows, cols);
+  if (staged !== x) scope.release(staged);
   return out;
 }
 
+/** Blocks at least this long are moved from JS with `copyWithin`; shorter ones by the C++ loop. */
+const MIN_JS_BLOCK = 32;
+
+/** A transpose that keeps the innermost axis: contiguous blocks, in output order. */
+function moveBlocks(
+  scope: KernelScope,
+  x: tf.TensorInfo,
+  out: tf.TensorInfo,
+  shape: number[],
+  perm: number[],
+): void {
+  const rank = shape.length;
+  if (shape[rank - 1]! >= MIN_JS_BLOCK || rank > 4) {
+    copyBlocks(scope.backend.wasm.HEAP32, scope.heapIndex(x), scope.heapIndex(out), shape, perm);
+  } else {
+    // The C++ transpose only reads the id and memory of its operands; shapes are passed along.
+    scope.raw.transpose(scope.id(x), shape, perm, scope.id(out), cppType(x));
+  }
+}
+
+function cppType(x: tf.TensorInfo): 'float32' | 'int32' {
+  return x.dtype === 'int32' ? 'int32' : 'float32';
+}
+
+/** `out[b][c][r] = x[b][r][c]`: SIMD 4x4 tiles, then the ragged right and bottom edges. */
+function transposeBatched(
+  scope: KernelScope,
+  simd: SimdKernels,
+  x: tf.TensorInfo,
+  out: tf.TensorInfo,
+  batch: number,
+  rows: number,
+  cols: number,
+): void {
+  const rows4 = rows & ~3;
+  const cols4 = cols & ~3;
+  const matrix = rows * cols;
+  const srcBase = scope.heapIndex(x);
+  const dstBase = scope.heapIndex(out);
+  for (let b = 0; b < batch; b++) {
+    const src = srcBase + b * matrix;
+    const dst = dstBase + b * matrix;
+    if (rows4 > 0 && cols4 > 0) simd.transposeTiles(src * 4, dst * 4, rows, cols, rows4, cols4);
+    if (rows4 === rows && cols4 === cols) continue;
+    const heap = scope.backend.wasm.HEAP32;
+    for (let r = 0; r < rows; r++) {
+      const from = r < rows4 ? cols4 : 0;
+      for (let c = from; c < cols; c++) heap[dst + c * rows + r] = heap[src + r * cols + c]!;
+    }
+  }
+}
+
 /** Transpose whose innermost axis stays innermost: one memmove per block, in output order. */
-function copyBlocks(heap: Float32Array, src: number, dst: number, shape: number[], perm: number[]): void {
+function copyBlocks(heap: Int32Array, src: number, dst: number, shape: number[], perm: number[]): void {
   const rank = shape.length;
   const block = shape[rank - 1]!;
   const inStrides = tf.util.computeStrides(shape);
@@ -95,7 +173,7 @@ function copyBlocks(heap: Float32Array, src: number, dst: number, shape: number[
 }
 
 /** Generic element-by-element transpose for ranks the C++ side handles slowly. */
-function copyElements(heap: Float32Array, src: number, dst: number, shape: number[], perm: number[]): void {
+function copyElements(heap: Int32Array, src: number, dst: number, shape: number[], perm: number[]): void {
   const inStrides = tf.util.computeStrides(shape);
   const dims = perm.map((p) => shape[p]!);
   const strides = perm.map((p) => (p === shape.length - 1 ? 1 : inStrides[p]!));

@@ -23,8 +23,14 @@ export interface WasmRaw {
   conv2d(args: ConvCall): void;
   /** NHWC depthwise conv through XNNPACK; filter `[fh, fw, in, out / in]`. */
   depthwiseConv2d(args: ConvCall): void;
-  /** float32 transpose of a tensor of shape `shape` by `perm`, written to `outId`. */
-  transpose(xId: number, shape: readonly number[], perm: readonly number[], outId: number): void;
+  /** Transpose of a tensor of shape `shape` by `perm`, written to `outId` (float32 unless `dtype`). */
+  transpose(
+    xId: number,
+    shape: readonly number[],
+    perm: readonly number[],
+    outId: number,
+    dtype?: 'float32' | 'int32' | 'bool',
+  ): void;
 }
 
 export interface ConvCall {
@@ -45,8 +51,8 @@ export interface ConvCall {
 
 const cache = new WeakMap<object, WasmRaw>();
 
-/** Float32 dtype code of the C++ side (`CppDType.float32`). */
-const CPP_FLOAT32 = 0;
+/** dtype codes of the C++ side (tfjs-backend-wasm's `CppDType`). */
+const CPP_DTYPE = { float32: 0, int32: 1, bool: 2 } as const;
 
 function int32Bytes(values: readonly number[]): Uint8Array {
   return new Uint8Array(new Int32Array(values).buffer);
@@ -107,8 +113,8 @@ export function wasmRaw(backend: WasmBackend): WasmRaw {
     depthwiseConv2d(a) {
       depthwise(...convArgs(a));
     },
-    transpose(xId, shape, perm, outId) {
-      transpose(xId, int32Bytes(shape), shape.length, CPP_FLOAT32, outId, int32Bytes(perm), perm.length);
+    transpose(xId, shape, perm, outId, dtype = 'float32') {
+      transpose(xId, int32Bytes(shape), shape.length, CPP_DTYPE[dtype], outId, int32Bytes(perm), perm.length);
     },
   };
   cache.set(wasm, raw);

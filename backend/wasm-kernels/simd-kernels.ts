@@ -1,0 +1,258 @@
+import { CascadeError } from '../../util/cascade-error.js';
+import type { WasmBackend } from './wasm-backend.js';
+
+/**
+ * Small SIMD routines assembled at runtime into a WebAssembly module that imports
+ * tfjs-backend-wasm's own memory, so they work in place on tensors in the heap (pointers are
+ * byte offsets into that memory). tfjs-backend-wasm 4.22's transpose moves one element at a
+ * time (~1.75 ns per float for large 2-D transposes); this one moves 4x4 tiles through SIMD
+ * registers. The module is hand-assembled (no toolchain needed): see `transposeBody` for the
+ * function, written as annotated bytecode.
+ */
+export interface SimdKernels {
+  /**
+   * `dst[c][r] = src[r][c]` for the `rows4 x cols4` top-left part of a row-major
+   * `[rows, cols]` matrix (both multiples of 4), written into a row-major `[cols, rows]`.
+   */
+  transposeTiles(src: number, dst: number, rows: number, cols: number, rows4: number, cols4: number): void;
+}
+
+const cache = new WeakMap<object, SimdKernels | null>();
+
+/** The parts of the global `WebAssembly` API used here (the project's `lib` does not declare it). */
+interface WebAssemblyApi {
+  Memory: abstract new (...args: never[]) => object;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: unknown };
+  validate(bytes: Uint8Array): boolean;
+}
+
+const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+
+/** The routines for this backend's heap, or undefined when the runtime lacks wasm SIMD. */
+export function simdKernels(backend: WasmBackend): SimdKernels | undefined {
+  const cached = cache.get(backend.wasm);
+  if (cached !== undefined) return cached ?? undefined;
+  const memory = (backend.wasm as unknown as { asm?: { memory?: unknown } }).asm?.memory;
+  if (!(memory instanceof wasmApi.Memory)) {
+    throw new CascadeError(
+      'INTERNAL',
+      'tfjs-backend-wasm does not expose its memory as wasm.asm.memory (expected with 4.22); the project kernels need it.',
+    );
+  }
+  const bytes = moduleBytes();
+  if (!wasmApi.validate(bytes)) {
+    cache.set(backend.wasm, null);
+    return undefined;
+  }
+  const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
+  const kernels = instance.exports as unknown as SimdKernels;
+  cache.set(backend.wasm, kernels);
+  return kernels;
+}
+
+// --- a minimal assembler ---------------------------------------------------------------------
+
+const I32 = 0x7f;
+const V128 = 0x7b;
+
+function uleb(value: number): number[] {
+  const out: number[] = [];
+  let v = value >>> 0;
+  do {
+    let byte = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (v !== 0);
+  return out;
+}
+
+function sleb(value: number): number[] {
+  const out: number[] = [];
+  let v = value | 0;
+  for (;;) {
+    const byte = v & 0x7f;
+    v >>= 7;
+    const done = (v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0);
+    out.push(done ? byte : byte | 0x80);
+    if (done) return out;
+  }
+}
+
+function section(id: number, body: number[]): number[] {
+  return [id, ...uleb(body.length), ...body];
+}
+
+function vec(items: number[][]): number[] {
+  return [...uleb(items.length), ...items.flat()];
+}
+
+function name(text: string): number[] {
+  return [...uleb(text.length), ...[...text].map((ch) => ch.charCodeAt(0))];
+}
+
+const get = (local: number) => [0x20, ...uleb(local)];
+const set = (local: number) => [0x21, ...uleb(local)];
+const i32 = (value: number) => [0x41, ...sleb(value)];
+const add = [0x6a];
+const mul = [0x6c];
+const geU = [0x4f];
+const block = [0x02, 0x40];
+const loop = [0x03, 0x40];
+const end = [0x0b];
+const br = (depth: number) => [0x0c, ...uleb(depth)];
+const brIf = (depth: number) => [0x0d, ...uleb(depth)];
+/** v128.load / v128.store with a 4-byte alignment hint (tensors are float-aligned). */
+const load = [0xfd, 0x00, 2, 0];
+const store = [0xfd, 0x0b, 2, 0];
+/** i8x16.shuffle picking 32-bit lanes (0-3 from the first operand, 4-7 from the second). */
+function shuffle(lanes: [number, number, number, number]): number[] {
+  return [0xfd, 0x0d, ...lanes.flatMap((lane) => [4 * lane, 4 * lane + 1, 4 * lane + 2, 4 * lane + 3])];
+}
+
+/**
+ * transposeTiles(src, dst, rows, cols, rows4, cols4): for r in 0..rows4 step 4, c in 0..cols4
+ * step 4, load the 4 rows of the tile, transpose them with 8 shuffles, store 4 columns.
+ */
+function transposeBody(): number[] {
+  // Parameters 0-5; locals: 6 r, 7 c, 8 p (tile source), 9 q (tile target), 10 rowBytes,
+  // 11 colBytes, then v128 12-15 (rows a..d), 16-19 (pairs).
+  const [src, dst, rows, cols, rows4, cols4] = [0, 1, 2, 3, 4, 5];
+  const [r, c, p, q, rowBytes, colBytes] = [6, 7, 8, 9, 10, 11];
+  const [va, vb, vc, vd, t0, t1, t2, t3] = [12, 13, 14, 15, 16, 17, 18, 19];
+  const locals = [
+    [...uleb(6), I32],
+    [...uleb(8), V128],
+  ];
+  const at = (base: number, k: number, stride: number) =>
+    k === 0 ? get(base) : [...get(base), ...get(stride), ...i32(k), ...mul, ...add];
+  const code = [
+    ...get(cols),
+    ...i32(4),
+    ...mul,
+    ...set(rowBytes),
+    ...get(rows),
+    ...i32(4),
+    ...mul,
+    ...set(colBytes),
+    ...i32(0),
+    ...set(r),
+    ...block,
+    ...loop,
+    ...get(r),
+    ...get(rows4),
+    ...geU,
+    ...brIf(1),
+    ...i32(0),
+    ...set(c),
+    ...block,
+    ...loop,
+    ...get(c),
+    ...get(cols4),
+    ...geU,
+    ...brIf(1),
+    // p = src + (r*cols + c)*4 ; q = dst + (c*rows + r)*4
+    ...get(src),
+    ...get(r),
+    ...get(rowBytes),
+    ...mul,
+    ...add,
+    ...get(c),
+    ...i32(4),
+    ...mul,
+    ...add,
+    ...set(p),
+    ...get(dst),
+    ...get(c),
+    ...get(colBytes),
+    ...mul,
+    ...add,
+    ...get(r),
+    ...i32(4),
+    ...mul,
+    ...add,
+    ...set(q),
+    ...at(p, 0, rowBytes),
+    ...load,
+    ...set(va),
+    ...at(p, 1, rowBytes),
+    ...load,
+    ...set(vb),
+    ...at(p, 2, rowBytes),
+    ...load,
+    ...set(vc),
+    ...at(p, 3, rowBytes),
+    ...load,
+    ...set(vd),
+    // t0 = a0 b0 a1 b1, t1 = a2 b2 a3 b3, t2 = c0 d0 c1 d1, t3 = c2 d2 c3 d3
+    ...get(va),
+    ...get(vb),
+    ...shuffle([0, 4, 1, 5]),
+    ...set(t0),
+    ...get(va),
+    ...get(vb),
+    ...shuffle([2, 6, 3, 7]),
+    ...set(t1),
+    ...get(vc),
+    ...get(vd),
+    ...shuffle([0, 4, 1, 5]),
+    ...set(t2),
+    ...get(vc),
+    ...get(vd),
+    ...shuffle([2, 6, 3, 7]),
+    ...set(t3),
+    // columns: a0 b0 c0 d0 | a1 b1 c1 d1 | a2 b2 c2 d2 | a3 b3 c3 d3
+    ...at(q, 0, colBytes),
+    ...get(t0),
+    ...get(t2),
+    ...shuffle([0, 1, 4, 5]),
+    ...store,
+    ...at(q, 1, colBytes),
+    ...get(t0),
+    ...get(t2),
+    ...shuffle([2, 3, 6, 7]),
+    ...store,
+    ...at(q, 2, colBytes),
+    ...get(t1),
+    ...get(t3),
+    ...shuffle([0, 1, 4, 5]),
+    ...store,
+    ...at(q, 3, colBytes),
+    ...get(t1),
+    ...get(t3),
+    ...shuffle([2, 3, 6, 7]),
+    ...store,
+    ...get(c),
+    ...i32(4),
+    ...add,
+    ...set(c),
+    ...br(0),
+    ...end,
+    ...end,
+    ...get(r),
+    ...i32(4),
+    ...add,
+    ...set(r),
+    ...br(0),
+    ...end,
+    ...end,
+    ...end,
+  ];
+  const body = [...vec(locals), ...code];
+  return [...uleb(body.length), ...body];
+}
+
+function moduleBytes(): Uint8Array {
+  const funcType = [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([])];
+  const bytes = [
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, vec([funcType])),
+    // import env.memory: memory with min 1 page and no maximum
+    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(1)]])),
+    ...section(3, vec([uleb(0)])),
+    ...section(7, vec([[...name('transposeTiles'), 0x00, ...uleb(0)]])),
+    ...section(10, vec([transposeBody()])),
+  ];
+  return Uint8Array.from(bytes);
+}

@@ -1,0 +1,377 @@
+/**
+ * Kernel benchmark: GFLOP/s of the conv and matMul kernels a training step uses, and the time
+ * of one training step of the reference net, on wasm (with the project's kernels) and on the
+ * cpu backend. Prints a table and writes `bench-results/kernels.json`.
+ *
+ *   npm run bench:kernels            (tsx eval/bench-kernels.ts)
+ *   npm run bench:kernels -- --quick (fewer repetitions)
+ *
+ * FLOPs are 2 x the multiply-adds of the useful work: a conv is 2*N*Ho*Wo*kh*kw*Cin*Cout of its
+ * forward pass, and both of its gradients are counted as that same forward conv (for a
+ * stride-2 input gradient, the stride-2 forward conv). A matMul is 2*batch*m*k*n.
+ * The cpu backend is 100-5000x slower (its filter gradient runs at ~0.01 GFLOP/s), so its rows
+ * use batch 1 instead of 16 (same per-image shape), attention batch 8 instead of 64, and one or
+ * two repetitions; its GFLOP/s are measured on those smaller shapes. The training-step speed-up
+ * compares wasm and cpu on the same reduced net (a full-size cpu step takes many minutes);
+ * wasm's full-size step time is reported as well.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { selectBackend } from '../backend/select-backend.js';
+import { tf } from '../backend/tf.js';
+import { createReferenceNet, REFERENCE_NET_DEFAULTS, type ReferenceNetConfig } from './reference-net.js';
+
+type BackendId = 'wasm' | 'cpu';
+
+interface Row {
+  group: 'conv' | 'matmul';
+  op: string;
+  shape: string;
+  backend: BackendId;
+  reps: number;
+  medianMs: number;
+  bestMs: number;
+  gflops: number;
+  gflopsBest: number;
+  target?: number;
+  pass?: boolean;
+}
+
+const quick = process.argv.includes('--quick');
+const WASM_REPS = quick ? 4 : 12;
+const CPU_REPS = quick ? 1 : 2;
+const CPU_BATCH = 1;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Runs `run` (synchronous on wasm and cpu) `reps` times after a warm-up; returns times in ms. */
+function timeIt(run: () => tf.Tensor | tf.Tensor[], reps: number, warmups: number): number[] {
+  for (let i = 0; i < warmups; i++) {
+    const out = run();
+    tf.dispose(out);
+  }
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const start = performance.now();
+    const out = run();
+    // Reading one value makes sure the work is done on every backend.
+    (Array.isArray(out) ? out[0]! : out).dataSync();
+    times.push(performance.now() - start);
+    tf.dispose(out);
+  }
+  return times;
+}
+
+function measure(
+  rows: Row[],
+  entry: {
+    group: Row['group'];
+    op: string;
+    shape: string;
+    backend: BackendId;
+    flops: number;
+    target?: number;
+  },
+  setup: () => { run: () => tf.Tensor | tf.Tensor[]; dispose: () => void },
+): void {
+  const { run, dispose } = setup();
+  const reps = entry.backend === 'wasm' ? WASM_REPS : CPU_REPS;
+  const times = timeIt(run, reps, entry.backend === 'wasm' ? 2 : 1);
+  dispose();
+  const medianMs = median(times);
+  const bestMs = Math.min(...times);
+  const row: Row = {
+    group: entry.group,
+    op: entry.op,
+    shape: entry.shape,
+    backend: entry.backend,
+    reps,
+    medianMs,
+    bestMs,
+    gflops: entry.flops / medianMs / 1e6,
+    gflopsBest: entry.flops / bestMs / 1e6,
+  };
+  if (entry.target !== undefined && entry.backend === 'wasm') {
+    row.target = entry.target;
+    row.pass = row.gflops >= entry.target;
+  }
+  rows.push(row);
+  const target = row.target === undefined ? '' : `  target >= ${row.target}: ${row.pass ? 'ok' : 'MISSED'}`;
+  console.log(
+    `${row.backend.padEnd(5)} ${row.op.padEnd(30)} ${row.shape.padEnd(36)} ${row.medianMs.toFixed(1).padStart(9)} ms ${row.bestMs.toFixed(1).padStart(9)} ms ${row.gflops.toFixed(1).padStart(7)} ${row.gflopsBest.toFixed(1).padStart(7)}${target}`,
+  );
+}
+
+function convRows(rows: Row[], backend: BackendId, batch: number, size: number, channels: number): void {
+  const x = tf.randomNormal([batch, size, size, channels]) as tf.Tensor4D;
+  const filter = tf.randomNormal([3, 3, channels, channels]) as tf.Tensor4D;
+  const dy1 = tf.randomNormal([batch, size, size, channels]) as tf.Tensor4D;
+  const dy2 = tf.randomNormal([batch, size / 2, size / 2, channels]) as tf.Tensor4D;
+  const flops1 = 2 * batch * size * size * 9 * channels * channels;
+  const flops2 = flops1 / 4;
+  const shape = `[${batch},${size},${size},${channels}]->${channels} 3x3`;
+  const target = size === 32 && channels === 64 ? 20 : undefined;
+  const keep = { dispose: () => {} };
+  const base = { group: 'conv' as const, shape, backend };
+  measure(rows, { ...base, op: 'conv2d forward s1', flops: flops1, target }, () => ({
+    run: () => tf.conv2d(x, filter, 1, 'same'),
+    ...keep,
+  }));
+  measure(rows, { ...base, op: 'conv2d forward s2', flops: flops2 }, () => ({
+    run: () => tf.conv2d(x, filter, 2, 'same'),
+    ...keep,
+  }));
+  const attrs = (strides: number) => ({ strides, pad: 'same', dataFormat: 'NHWC' });
+  measure(rows, { ...base, op: 'input gradient s1', flops: flops1, target }, () => ({
+    run: () =>
+      tf
+        .engine()
+        .runKernel(
+          'Conv2DBackpropInput',
+          { dy: dy1, filter },
+          { ...attrs(1), inputShape: x.shape },
+        ) as tf.Tensor,
+    ...keep,
+  }));
+  measure(rows, { ...base, op: 'input gradient s2', flops: flops2, target }, () => ({
+    run: () =>
+      tf
+        .engine()
+        .runKernel(
+          'Conv2DBackpropInput',
+          { dy: dy2, filter },
+          { ...attrs(2), inputShape: x.shape },
+        ) as tf.Tensor,
+    ...keep,
+  }));
+  measure(rows, { ...base, op: 'filter gradient s1', flops: flops1, target }, () => ({
+    run: () =>
+      tf
+        .engine()
+        .runKernel(
+          'Conv2DBackpropFilter',
+          { x, dy: dy1 },
+          { ...attrs(1), filterShape: filter.shape },
+        ) as tf.Tensor,
+    ...keep,
+  }));
+  measure(rows, { ...base, op: 'filter gradient s2', flops: flops2 }, () => ({
+    run: () =>
+      tf
+        .engine()
+        .runKernel(
+          'Conv2DBackpropFilter',
+          { x, dy: dy2 },
+          { ...attrs(2), filterShape: filter.shape },
+        ) as tf.Tensor,
+    ...keep,
+  }));
+  tf.dispose([x, filter, dy1, dy2]);
+}
+
+function matMulRows(rows: Row[], backend: BackendId, batchScale: number): void {
+  const m = 512;
+  const a = tf.randomNormal([m, m]);
+  const b = tf.randomNormal([m, m]);
+  const flops = 2 * m * m * m;
+  const keep = { dispose: () => {} };
+  const base = { group: 'matmul' as const, backend };
+  measure(rows, { ...base, op: 'matMul plain', shape: '[512,512]x[512,512]', flops }, () => ({
+    run: () => tf.matMul(a, b),
+    ...keep,
+  }));
+  for (const [op, ta, tb] of [
+    ['matMul transposed A', true, false],
+    ['matMul transposed B', false, true],
+    ['matMul transposed A and B', true, true],
+  ] as const) {
+    measure(rows, { ...base, op, shape: '[512,512]x[512,512]', flops, target: 15 }, () => ({
+      run: () => tf.matMul(a, b, ta, tb),
+      ...keep,
+    }));
+  }
+  tf.dispose([a, b]);
+  // Attention-shaped batches: q [B,256,32], kT [B,32,256] -> scores [B,256,256], and the
+  // gradient forms of scores = q kT: dq = dS kT^T and dkT = q^T dS; plus q k^T with k [B,256,32].
+  const batch = 64 / batchScale;
+  const q = tf.randomNormal([batch, 256, 32]);
+  const kT = tf.randomNormal([batch, 32, 256]);
+  const k = tf.randomNormal([batch, 256, 32]);
+  const dS = tf.randomNormal([batch, 256, 256]);
+  const attnFlops = 2 * batch * 256 * 32 * 256;
+  const cases: [string, string, () => tf.Tensor][] = [
+    ['batched q x kT', `[${batch},256,32]x[${batch},32,256]`, () => tf.matMul(q, kT)],
+    ['batched q x k^T', `[${batch},256,32]x[${batch},256,32]^T`, () => tf.matMul(q, k, false, true)],
+    [
+      'batched grad dS x kT^T',
+      `[${batch},256,256]x[${batch},32,256]^T`,
+      () => tf.matMul(dS, kT, false, true),
+    ],
+    ['batched grad q^T x dS', `[${batch},256,32]^T x[${batch},256,256]`, () => tf.matMul(q, dS, true, false)],
+    ['batched dS x k', `[${batch},256,256]x[${batch},256,32]`, () => tf.matMul(dS, k)],
+    ['batched grad dS^T x q', `[${batch},256,256]^T x[${batch},256,32]`, () => tf.matMul(dS, q, true, false)],
+  ];
+  for (const [op, shape, run] of cases) {
+    measure(rows, { ...base, op, shape, flops: attnFlops, target: 15 }, () => ({ run, ...keep }));
+  }
+  tf.dispose([q, kT, k, dS]);
+}
+
+interface StepResult {
+  backend: BackendId;
+  steps: number;
+  medianMs: number;
+  bestMs: number;
+  loss: number;
+}
+
+/** The reduced net on which wasm and cpu are compared (batch 2, 16/32 channels, 32x32). */
+const COMPARE_NET: Partial<ReferenceNetConfig> = { clips: 1, frames: 2, channels: 16 };
+
+/**
+ * Adam steps of the reference net (forward, backward and update), after `warmups` untimed
+ * steps (the first one also creates the optimizer's slots).
+ */
+function trainSteps(
+  backend: BackendId,
+  config: Partial<ReferenceNetConfig>,
+  steps: number,
+  warmups: number,
+): StepResult {
+  const net = createReferenceNet(config, 1);
+  const batch = net.makeBatch(2);
+  const optimizer = tf.train.adam(1e-3);
+  const step = (): number => {
+    const loss = optimizer.minimize(() => net.loss(batch), true, net.variables as tf.Variable[])!;
+    const value = loss.dataSync()[0]!;
+    loss.dispose();
+    return value;
+  };
+  for (let i = 0; i < warmups; i++) step();
+  const times: number[] = [];
+  let loss = Number.NaN;
+  for (let i = 0; i < steps; i++) {
+    const start = performance.now();
+    loss = step();
+    times.push(performance.now() - start);
+  }
+  optimizer.dispose();
+  tf.dispose([batch.x, batch.t, batch.target]);
+  net.dispose();
+  return { backend, steps, medianMs: median(times), bestMs: Math.min(...times), loss };
+}
+
+async function main(): Promise<void> {
+  const loadBefore = loadavg();
+  const info = await selectBackend({ backend: 'wasm' });
+  console.log(
+    `tfjs ${info.tfjsVersion}; wasm single-threaded with the project's kernels; load ${loadBefore.map((l) => l.toFixed(1)).join(' ')}`,
+  );
+  console.log(
+    'FLOPs = 2 x multiply-adds; conv gradients count as their forward conv (stride-2 input gradient = stride-2 forward).',
+  );
+  console.log(
+    `cpu rows: batch ${CPU_BATCH} instead of 16 and ${CPU_REPS} repetition(s); attention batch 8 instead of 64.`,
+  );
+  console.log(
+    `${'back'.padEnd(5)} ${'op'.padEnd(30)} ${'shape'.padEnd(36)} ${'median'.padStart(12)} ${'best'.padStart(12)} ${'GFLOP/s'.padStart(7)} ${'best'.padStart(7)}`,
+  );
+  const rows: Row[] = [];
+  for (const backend of ['wasm', 'cpu'] as const) {
+    await tf.setBackend(backend);
+    const batch = backend === 'wasm' ? 16 : CPU_BATCH;
+    convRows(rows, backend, batch, 32, 64);
+    convRows(rows, backend, batch, 16, 128);
+    matMulRows(rows, backend, backend === 'wasm' ? 1 : 8);
+  }
+  if (isInstalled('@tensorflow/tfjs-node')) {
+    console.log(
+      'tfjs-node is installed but not benchmarked here (run with CASCADE_BACKEND=tfjs-node to add it).',
+    );
+  } else {
+    console.log('tfjs-node: not installed, skipped.');
+  }
+
+  const describe = (c: ReferenceNetConfig): string =>
+    `batch ${c.clips * c.frames} (${c.clips} x ${c.frames} frames), ${c.size}x${c.size} and ${c.size / 2}x${c.size / 2}, ${c.channels}/${2 * c.channels} channels`;
+  const full = REFERENCE_NET_DEFAULTS;
+  const small = { ...REFERENCE_NET_DEFAULTS, ...COMPARE_NET };
+  console.log('\nreference net training step (forward + backward + Adam update):');
+  await tf.setBackend('wasm');
+  const wasmFull = trainSteps('wasm', full, quick ? 3 : 10, 2);
+  console.log(
+    `wasm  full net, ${describe(full)}: ${wasmFull.medianMs.toFixed(1)} ms median, ${wasmFull.bestMs.toFixed(1)} ms best (${wasmFull.steps} steps)`,
+  );
+  const wasmSmall = trainSteps('wasm', small, quick ? 3 : 10, 2);
+  console.log(
+    `wasm  reduced net, ${describe(small)}: ${wasmSmall.medianMs.toFixed(1)} ms median, ${wasmSmall.bestMs.toFixed(1)} ms best`,
+  );
+  await tf.setBackend('cpu');
+  const cpuSmall = trainSteps('cpu', small, 1, 0);
+  console.log(`cpu   reduced net: ${cpuSmall.medianMs.toFixed(0)} ms (1 step, the first)`);
+  await tf.setBackend('wasm');
+  const speedup = cpuSmall.medianMs / wasmSmall.medianMs;
+  console.log(
+    `speed-up wasm vs cpu on the reduced net: ${speedup.toFixed(0)}x (target >= 100x: ${speedup >= 100 ? 'ok' : 'MISSED'})`,
+  );
+
+  const loadAfter = loadavg();
+  const missed = rows.filter((r) => r.pass === false).map((r) => `${r.op} ${r.shape}`);
+  console.log(
+    missed.length === 0 && speedup >= 100
+      ? '\nall acceptance targets met'
+      : `\nmissed targets: ${[...missed, ...(speedup >= 100 ? [] : ['training step speed-up'])].join('; ')}`,
+  );
+  const here = dirname(fileURLToPath(import.meta.url));
+  const outPath = join(here, '..', 'bench-results', 'kernels.json');
+  mkdirSync(dirname(outPath), { recursive: true });
+  writeFileSync(
+    outPath,
+    `${JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        node: process.version,
+        tfjs: info.tfjsVersion,
+        loadAverageBefore: loadBefore,
+        loadAverageAfter: loadAfter,
+        flops:
+          '2 x multiply-adds of the useful work; conv gradients = their forward conv; matMul 2*batch*m*k*n',
+        cpuScaling: `cpu conv rows at batch ${CPU_BATCH} (wasm 16), attention batch 8 (wasm 64), ${CPU_REPS} repetition(s)`,
+        rows,
+        trainStep: {
+          fullNet: full,
+          reducedNet: small,
+          wasmFull,
+          wasmReduced: wasmSmall,
+          cpuReduced: cpuSmall,
+          speedup,
+        },
+        missedTargets: missed,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  console.log(`wrote ${outPath}`);
+}
+
+function isInstalled(pkg: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  process.exitCode = 1;
+});
