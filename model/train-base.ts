@@ -54,16 +54,18 @@ export interface TrainBaseOptions {
   /** Worker threads (data-parallel ranks); 0 = train in this thread. Default min(2, cores, batch). */
   readonly workers?: number | undefined;
   readonly backend?: BackendRequest | undefined;
+  /** Most clips per forward/backward pass in a worker (gradients are accumulated); default: its whole share. */
+  readonly microBatch?: number | undefined;
   /** Stop after this many updates (with a checkpoint) even if the run is longer. */
   readonly untilStep?: number | undefined;
   /** Stops after the current update, writes a checkpoint, and returns status 'interrupted'. */
   readonly signal?: AbortSignal | undefined;
-  readonly onProgress?: ((event: TrainProgress) => void) | undefined;
-  /** The command line, recorded in the model's config.json. */
+  readonly onProgress?: ((event: TrainBaseProgress) => void) | undefined;
+  /** This session's command line; the first session's is recorded in the model's config.json. */
   readonly command?: string | undefined;
 }
 
-export type TrainProgress =
+export type TrainBaseProgress =
   | {
       readonly stage: 'start';
       readonly step: number;
@@ -120,6 +122,7 @@ export async function trainBase(options: TrainBaseOptions): Promise<TrainBaseRes
   let resumeFrom: string | undefined;
   let elapsedBefore = 0;
   let startStep = 0;
+  let commands: string[] = [];
   if (options.resume) {
     if (!existsSync(checkpointPath)) {
       throw new CascadeError(
@@ -137,6 +140,7 @@ export async function trainBase(options: TrainBaseOptions): Promise<TrainBaseRes
     resumeFrom = checkpointPath;
     elapsedBefore = checkpoint.elapsedSeconds;
     startStep = checkpoint.state.step;
+    commands = [...checkpoint.commands];
   } else {
     if (options.config === undefined) {
       throw new CascadeError('BAD_ARGUMENT', 'trainBase needs a config when not resuming.', {
@@ -152,6 +156,7 @@ export async function trainBase(options: TrainBaseOptions): Promise<TrainBaseRes
       );
     }
   }
+  commands.push(options.command ?? '');
   const { config } = resolved;
   const totalSteps = config.steps;
   const untilStep = Math.min(options.untilStep ?? totalSteps, totalSteps);
@@ -191,7 +196,10 @@ export async function trainBase(options: TrainBaseOptions): Promise<TrainBaseRes
   let sessionStart = performance.now();
   const elapsed = (): number => elapsedBefore + (performance.now() - sessionStart) / 1000;
   try {
-    const init = await group.init({ config, checkpointPath: resumeFrom }, resolved);
+    const init = await group.init(
+      { config, checkpointPath: resumeFrom, microBatch: options.microBatch },
+      resolved,
+    );
     if (init.step !== startStep) {
       throw new CascadeError('INTERNAL', `Replicas started at step ${init.step}, expected ${startStep}.`);
     }
@@ -257,7 +265,7 @@ export async function trainBase(options: TrainBaseOptions): Promise<TrainBaseRes
       modelDir = join(outDir, MODEL_DIR);
       const state = await group.state();
       await saveTrainedModel(modelDir, resolved, state.ema.values, {
-        command: options.command ?? '',
+        commands,
         seconds: elapsed(),
         finalLoss: finalLoss(logRows),
         backend: init.backend,
@@ -284,7 +292,7 @@ export async function trainBase(options: TrainBaseOptions): Promise<TrainBaseRes
 
   async function saveCheckpoint(): Promise<void> {
     const state = await group.state();
-    await writeTrainCheckpoint(checkpointPath, { config, state, elapsedSeconds: elapsed() });
+    await writeTrainCheckpoint(checkpointPath, { config, state, elapsedSeconds: elapsed(), commands });
     await writeLossPlot(lossPlotPath, logRows);
     options.onProgress?.({ stage: 'checkpoint', step: state.step, path: checkpointPath });
   }
@@ -296,7 +304,8 @@ export async function saveTrainedModel(
   resolved: ResolvedTrainConfig,
   emaWeights: Float32Array,
   report: {
-    command: string;
+    /** Every session's command line, the one that started the run first. */
+    commands: readonly string[];
     seconds: number;
     finalLoss: number | undefined;
     backend: string;
@@ -324,14 +333,16 @@ export async function saveTrainedModel(
     await saveModelDir(dir, unet, {
       schedule: config.schedule,
       vocabulary: VOCABULARY,
-      trainingCommand: report.command,
+      // The command that started the run reproduces it; resumed sessions are in training.json.
+      trainingCommand: report.commands[0] ?? '',
       seed: config.seed,
     });
   } finally {
     unet.dispose();
   }
   const trainingReport = {
-    command: report.command,
+    command: report.commands[0] ?? '',
+    sessions: report.commands,
     seed: config.seed,
     seconds: Math.round(report.seconds * 10) / 10,
     steps: config.steps,
@@ -388,7 +399,7 @@ class LocalGroup implements ReplicaGroup {
     const state = payload.checkpointPath
       ? (await readTrainCheckpoint(payload.checkpointPath)).state
       : undefined;
-    this.replica = await TrainReplica.create(resolved, { state });
+    this.replica = await TrainReplica.create(resolved, { state, microBatch: payload.microBatch });
     return { step: this.replica.step, parameters: this.replica.layout.size, backend: this.backend };
   }
 

@@ -16,6 +16,7 @@ interface TrainCheckpointState {
   readonly optimizerStep: number;
   readonly emaStep: number;
   readonly elapsedSeconds: number;
+  readonly commands: readonly string[];
   readonly config: TrainBaseConfig;
 }
 
@@ -25,6 +26,8 @@ export interface TrainCheckpoint {
   readonly state: TrainState;
   /** Wall time spent training before this checkpoint, summed over resumed sessions. */
   readonly elapsedSeconds: number;
+  /** The command line of every session of the run, first (the one that started it) first. */
+  readonly commands: readonly string[];
 }
 
 const GROUPS = ['weights', 'adam.m', 'adam.v', 'ema'] as const;
@@ -59,6 +62,7 @@ export async function writeTrainCheckpoint(path: string, checkpoint: TrainCheckp
     optimizerStep: state.optimizer.step,
     emaStep: state.ema.step,
     elapsedSeconds: checkpoint.elapsedSeconds,
+    commands: checkpoint.commands,
     config: checkpoint.config,
   };
   await writeCheckpoint(path, arrays, meta);
@@ -109,6 +113,9 @@ export async function readTrainCheckpoint(path: string): Promise<TrainCheckpoint
     config,
     elapsedSeconds:
       typeof elapsedSeconds === 'number' && Number.isFinite(elapsedSeconds) ? elapsedSeconds : 0,
+    commands: Array.isArray(meta.commands)
+      ? meta.commands.filter((c): c is string => typeof c === 'string')
+      : [],
     state: {
       step: counter('step'),
       weights: flat('weights'),

@@ -6,17 +6,27 @@ import { parseVideoUNetConfig, type VideoUNetConfig } from './video-unet-config.
 /**
  * Where training clips come from (plain data: it travels to every worker, which builds its own
  * source). Every source is deterministic in (seed, step, example index), so a resumed run and
- * a run on a different number of workers see the same examples.
- * - `shapes`: the procedural shapes domain, rendered on the fly at the architecture's size.
- * - `module`: any ES module exporting a `TrainDataSourceFactory` (footage folders, saved
- *   datasets, users' own data), named by file path or URL.
+ * a run split over a different number of workers see the same examples.
+ * - `shapes`: the endless procedural shapes stream (train split only), rendered on the fly at
+ *   the architecture's size.
+ * - `shapes-set`: a saved shapes set (`*.shapes.gz`, data/save-shapes-set.ts), sampled
+ *   uniformly with replacement.
+ * - `footage`: a folder of the user's videos (data/read-footage.ts), cut into clips at the
+ *   architecture's size, trained with `prompt` (default: the null prompt, i.e. unconditional).
+ * - `module`: any ES module exporting a `TrainDataSourceFactory`, named by file path or URL.
  */
 export const TrainDataSpec = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('shapes') }),
+  z.strictObject({ kind: z.literal('shapes-set'), path: z.string().min(1) }),
   z.strictObject({
-    kind: z.literal('shapes'),
-    /** Object count range per clip (default 1..4). */
-    minObjects: z.number().int().min(1).max(4).default(1),
-    maxObjects: z.number().int().min(1).max(4).default(4),
+    kind: z.literal('footage'),
+    dir: z.string().min(1),
+    /** Frame rate the footage is resampled to. */
+    fps: z.union([z.number().positive(), z.string().min(1)]).default(8),
+    clipsPerFile: z.number().int().min(1).default(4),
+    recursive: z.boolean().default(false),
+    /** One prompt for every clip (words from the vocabulary); empty = unconditional. */
+    prompt: z.string().default(''),
   }),
   z.strictObject({
     kind: z.literal('module'),
@@ -99,12 +109,5 @@ export function parseTrainBaseConfig(input: unknown, where = 'training'): Resolv
   }
   const config = result.data;
   const architecture = parseVideoUNetConfig(config.architecture, `${where}.architecture`);
-  if (config.data.kind === 'shapes' && config.data.minObjects > config.data.maxObjects) {
-    throw new CascadeError(
-      'BAD_ARGUMENT',
-      `${where}.data: minObjects ${config.data.minObjects} exceeds maxObjects ${config.data.maxObjects}.`,
-      { path: `${where}.data.minObjects` },
-    );
-  }
   return { config: { ...config, architecture: { ...architecture } }, architecture };
 }

@@ -2,6 +2,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CascadeError } from '../util/cascade-error.js';
 import type { TrainDataSpec } from './train-config.js';
+import { trainFootageSource } from './train-footage-source.js';
+import { trainSetSource } from './train-set-source.js';
 import { trainShapesSource } from './train-shapes-source.js';
 
 /** One training example: a clip and its prompt tokens. */
@@ -29,6 +31,8 @@ export interface TrainDataSourceContext {
   readonly height: number;
   readonly width: number;
   readonly maxTokens: number;
+  /** Clips per update over all workers (lets a stream number its examples step * batchSize + index). */
+  readonly batchSize: number;
   /** The `settings` of a `module` data spec (undefined for built-in sources). */
   readonly settings: unknown;
 }
@@ -43,8 +47,15 @@ export async function createTrainDataSource(
   spec: TrainDataSpec,
   context: Omit<TrainDataSourceContext, 'settings'>,
 ): Promise<TrainDataSource> {
-  if (spec.kind === 'shapes') {
-    return trainShapesSource({ ...context, settings: undefined }, spec);
+  switch (spec.kind) {
+    case 'shapes':
+      return trainShapesSource({ ...context, settings: undefined });
+    case 'shapes-set':
+      return trainSetSource({ ...context, settings: undefined }, spec.path);
+    case 'footage':
+      return trainFootageSource({ ...context, settings: undefined }, spec);
+    case 'module':
+      break;
   }
   const url = /^[a-z][a-z0-9+.-]*:/i.test(spec.module)
     ? spec.module

@@ -41,6 +41,12 @@ export interface TrainReplicaOptions {
   readonly exchange?: GradientExchange | undefined;
   /** Continue from this state (a checkpoint) instead of a fresh initialisation. */
   readonly state?: TrainState | undefined;
+  /**
+   * Most examples per forward/backward pass; a larger share is split and its gradients summed
+   * (same result up to float summation order). Bounds activation memory: the wasm heap is
+   * limited to 4 GB per worker. Default: the whole share in one pass.
+   */
+  readonly microBatch?: number | undefined;
 }
 
 /**
@@ -69,6 +75,7 @@ export class TrainReplica {
   private readonly weights: Float32Array;
   private readonly grads: Float32Array;
   private readonly variableNames: Map<string, string>;
+  private readonly microBatch: number;
   private updates: number;
 
   private constructor(
@@ -84,6 +91,16 @@ export class TrainReplica {
     this.rank = options.rank ?? 0;
     this.size = options.size ?? 1;
     this.exchange = options.exchange;
+    this.microBatch = options.microBatch ?? config.batchSize;
+    if (!Number.isInteger(this.microBatch) || this.microBatch < 1) {
+      throw new CascadeError(
+        'BAD_ARGUMENT',
+        `microBatch is ${options.microBatch}, expected an integer >= 1.`,
+        {
+          path: 'microBatch',
+        },
+      );
+    }
     this.schedule = new NoiseSchedule(config.schedule);
     this.layout = trainParamLayout(videoUNetParamSpecs(resolved.architecture));
     if (
@@ -125,6 +142,7 @@ export class TrainReplica {
       height: architecture.height,
       width: architecture.width,
       maxTokens: architecture.maxTokens,
+      batchSize: config.batchSize,
     });
     const unet = VideoUNet.create(architecture, { seed: deriveSeed(config.seed, 'init'), trainable: true });
     try {
@@ -159,13 +177,15 @@ export class TrainReplica {
     const step = this.updates;
     const [from, to] = this.share();
     const started = performance.now();
-    const batch = await this.buildBatch(step, from, to);
-    const built = performance.now();
+    let dataMs = 0;
     let lossSum = 0;
-    if (to > from) {
-      lossSum = this.computeGradients(batch, to - from);
-    } else {
-      this.grads.fill(0);
+    this.grads.fill(0);
+    for (let start = from; start < to; start += this.microBatch) {
+      const end = Math.min(to, start + this.microBatch);
+      const began = performance.now();
+      const batch = await this.buildBatch(step, start, end);
+      dataMs += performance.now() - began;
+      lossSum += this.accumulateGradients(batch, end - start);
     }
     const computed = performance.now();
     if (this.size > 1) allReduceMean(this.exchange!, this.rank, this.grads);
@@ -192,7 +212,7 @@ export class TrainReplica {
       examples: to - from,
       gradNorm,
       lr,
-      timing: { data: built - started, compute: computed - built, update: performance.now() - computed },
+      timing: { data: dataMs, compute: computed - started - dataMs, update: performance.now() - computed },
     };
   }
 
@@ -260,8 +280,8 @@ export class TrainReplica {
     return { x0, eps, tokens, t };
   }
 
-  /** Fills this.grads with d(scaled loss)/d(weights); returns the sum of per-example MSEs. */
-  private computeGradients(batch: Batch, n: number): number {
+  /** Adds d(scaled loss)/d(weights) of one micro-batch to this.grads; returns the sum of per-example MSEs. */
+  private accumulateGradients(batch: Batch, n: number): number {
     const { config, architecture: a } = this.resolved;
     const shape: [number, number, number, number, number] = [n, a.frames, a.height, a.width, 3];
     // Each rank's loss is sum_i mse_i * size / batch, so the mean over ranks of the gradients
@@ -283,7 +303,10 @@ export class TrainReplica {
       for (const [tfName, grad] of Object.entries(grads)) {
         const name = this.variableNames.get(tfName);
         if (name === undefined) continue;
-        this.grads.set(grad.dataSync() as Float32Array, this.layout.offsets.get(name)!);
+        const values = grad.dataSync() as Float32Array;
+        const offset = this.layout.offsets.get(name)!;
+        const grads = this.grads;
+        for (let i = 0; i < values.length; i++) grads[offset + i]! += values[i]!;
       }
       return value;
     });

@@ -1,31 +1,24 @@
-import { promptForScene } from '../data/prompt-for-scene.js';
-import { renderScene } from '../data/render-scene.js';
-import { sampleScene } from '../data/sample-scene.js';
+import { makeShapesSample, shapesSceneSeed } from '../data/shapes-sample.js';
 import { tokenizePrompt } from '../data/tokenize-prompt.js';
-import { deriveSeed, Rng } from '../util/rng.js';
 import type { TrainDataSource, TrainDataSourceContext } from './train-data-source.js';
 
 /**
- * The procedural shapes domain as a training source: example (step, index) is the scene
- * sampled from seed deriveSeed(seed, 'train-data', step, index), rendered at the model's size,
- * with its canonical prompt. Endless, never repeats in practice, and needs no state.
+ * The procedural shapes domain as a training source: example (step, index) is item
+ * step * batchSize + index of `shapesStream(seed)` (data/shapes-stream.ts): train-split scene
+ * seeds only, so no held-out evaluation scene is ever trained on. Rendered at the model's size;
+ * endless and stateless.
  */
-export function trainShapesSource(
-  context: TrainDataSourceContext,
-  options: { minObjects?: number; maxObjects?: number } = {},
-): TrainDataSource {
-  const { seed, frames, height, width, maxTokens } = context;
+export function trainShapesSource(context: TrainDataSourceContext): TrainDataSource {
+  const { seed, frames, height, width, maxTokens, batchSize } = context;
   return {
     example(step, index) {
-      const rng = new Rng(deriveSeed(seed, 'train-data', step, index));
-      const scene = sampleScene(rng, {
+      const streamIndex = step * batchSize + index;
+      const sample = makeShapesSample(streamIndex, shapesSceneSeed(seed, 'train', streamIndex, 'stream'), {
         frames,
-        aspect: width / height,
-        ...(options.minObjects === undefined ? {} : { minObjects: options.minObjects }),
-        ...(options.maxObjects === undefined ? {} : { maxObjects: options.maxObjects }),
+        height,
+        width,
       });
-      const clip = renderScene(scene, { frames, height, width });
-      return { clip: clip.data, tokens: tokenizePrompt(promptForScene(scene), maxTokens) };
+      return { clip: sample.clip.data, tokens: tokenizePrompt(sample.prompt, maxTokens) };
     },
   };
 }

@@ -18,6 +18,7 @@ export interface InitReplicaPayload {
   readonly exchange?: GradientExchange | undefined;
   /** Resume from this checkpoint file (every worker reads it itself). */
   readonly checkpointPath?: string | undefined;
+  readonly microBatch?: number | undefined;
 }
 
 export interface InitReplicaResult {
@@ -40,6 +41,7 @@ export async function initReplica(
     size: context.size,
     exchange: payload.exchange,
     state,
+    microBatch: payload.microBatch,
   });
   return { step: replica.step, parameters: replica.layout.size, backend: tf.getBackend() };
 }

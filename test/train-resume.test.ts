@@ -159,10 +159,12 @@ describe('train checkpoint files', () => {
         config: (await readTrainCheckpoint(probe.checkpointPath)).config,
         state,
         elapsedSeconds: 12.5,
+        commands: ['a', 'b'],
       });
       const back = await readTrainCheckpoint(path);
       expectSameState(back.state, state);
       expect(back.elapsedSeconds).toBe(12.5);
+      expect(back.commands).toEqual(['a', 'b']);
       expect(back.config.seed).toBe(5);
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -1,0 +1,84 @@
+import { PROMPT_TOKENS, VOCABULARY } from '../data/vocabulary.js';
+import { CascadeError } from '../util/cascade-error.js';
+import type { TrainBaseConfigInput } from './train-config.js';
+import type { VideoUNetConfigInput } from './video-unet-config.js';
+
+/** What every shapes architecture shares: the d0 clip size and the prompt vocabulary. */
+const SHAPES_COMMON = {
+  groups: 8,
+  attentionHeads: 4,
+  vocabSize: VOCABULARY.length,
+  maxTokens: PROMPT_TOKENS,
+  textEmbedDim: 64,
+  textLayers: 1,
+  timeEmbedDim: 128,
+  frames: 16,
+  height: 32,
+  width: 32,
+} as const;
+
+/**
+ * Named architectures for `cascade train-base --arch NAME` and the training benchmark. Costs
+ * are dominated by the 32x32 level (16 frames folded into the batch), so the first channel
+ * width matters most. See presets/models/shapes-base/README.md for measured step times.
+ */
+export const TRAIN_ARCHITECTURES: Readonly<Record<string, VideoUNetConfigInput>> = {
+  'shapes-16': { ...SHAPES_COMMON, channels: [16, 32, 64], resBlocksPerLevel: 1, temporalMixing: ['conv'] },
+  'shapes-24': { ...SHAPES_COMMON, channels: [24, 48, 96], resBlocksPerLevel: 1, temporalMixing: ['conv'] },
+  'shapes-32': { ...SHAPES_COMMON, channels: [32, 64, 128], resBlocksPerLevel: 1, temporalMixing: ['conv'] },
+  'shapes-32-attn': {
+    ...SHAPES_COMMON,
+    channels: [32, 64, 128],
+    resBlocksPerLevel: 1,
+    temporalMixing: ['conv', 'attention'],
+  },
+  'shapes-48': { ...SHAPES_COMMON, channels: [48, 96, 144], resBlocksPerLevel: 1, temporalMixing: ['conv'] },
+  /** A few thousand parameters at 8x8, 4 frames: smoke tests of the CLI, not a useful model. */
+  tiny: {
+    ...SHAPES_COMMON,
+    channels: [8, 16],
+    resBlocksPerLevel: 1,
+    groups: 4,
+    attentionHeads: 2,
+    temporalMixing: ['conv'],
+    textEmbedDim: 8,
+    textLayers: 0,
+    timeEmbedDim: 16,
+    frames: 4,
+    height: 8,
+    width: 8,
+  },
+};
+
+/** The architecture of the shipped shapes base model (presets/models/shapes-base). */
+export const SHAPES_BASE_ARCHITECTURE = 'shapes-24';
+
+/**
+ * Training defaults of the shipped shapes base model, chosen from pilot runs on a 2-core
+ * machine (presets/models/shapes-base/README.md): a ~90 minute run with 2 workers.
+ */
+export const SHAPES_BASE_TRAINING: Omit<TrainBaseConfigInput, 'architecture'> = {
+  steps: 2000,
+  batchSize: 8,
+  learningRate: { peak: 1e-3, warmupSteps: 100, minRatio: 0.05 },
+  optimizer: { beta1: 0.9, beta2: 0.99, epsilon: 1e-8, weightDecay: 0.01 },
+  gradClip: 1,
+  ema: { decay: 0.995, warmup: true },
+  promptDropout: 0.1,
+  schedule: { kind: 'cosine', steps: 1000, offset: 0.008, maxBeta: 0.999 },
+  data: { kind: 'shapes' },
+  checkpointEvery: 100,
+  seed: 0,
+};
+
+export function trainArchitecture(name: string): VideoUNetConfigInput {
+  const arch = TRAIN_ARCHITECTURES[name];
+  if (!arch) {
+    throw new CascadeError(
+      'BAD_ARGUMENT',
+      `Unknown architecture "${name}"; choose one of: ${Object.keys(TRAIN_ARCHITECTURES).join(', ')} (or pass a JSON file).`,
+      { path: 'arch' },
+    );
+  }
+  return arch;
+}

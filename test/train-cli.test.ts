@@ -1,0 +1,133 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { sampleCommand } from '../cli/commands/sample.js';
+import { trainBaseCommand } from '../cli/commands/train-base.js';
+import { decodePng } from '../codecs/write-png.js';
+import { loadShapesSet } from '../data/load-shapes-set.js';
+import { readModelConfig } from '../model/model-files.js';
+import { isCascadeError } from '../util/cascade-error.js';
+import { TINY_ARCHITECTURE } from './support/train-tiny-config.js';
+
+/** Runs a command with stdout captured. */
+async function run(
+  command: (argv: string[]) => Promise<number>,
+  argv: string[],
+): Promise<{ code: number; out: string }> {
+  let out = '';
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out += String(chunk);
+    return true;
+  });
+  try {
+    return { code: await command(argv), out };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+describe('cascade train-base and cascade sample (cpu, tiny model)', () => {
+  let dir: string;
+  let arch: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'train-cli-'));
+    arch = join(dir, 'arch.json');
+    await writeFile(arch, JSON.stringify(TINY_ARCHITECTURE));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('trains in two sessions (--until-step, then --resume), records the command, and samples a contact sheet', async () => {
+    const out = join(dir, 'run');
+    const common = ['--out', out, '--workers', '0', '--backend', 'cpu'];
+    const args = [
+      ...common,
+      '--arch',
+      arch,
+      '--steps',
+      '3',
+      '--batch',
+      '2',
+      '--lr',
+      '1e-3',
+      '--warmup',
+      '1',
+      '--seed',
+      '4',
+    ];
+    const first = await run(trainBaseCommand, [...args, '--until-step', '2']);
+    expect(first.code).toBe(0);
+    expect(first.out).toContain('Paused at step 2/3');
+    expect(first.out).toContain('--resume');
+
+    const rejected = await trainBaseCommand([...common, '--resume', '--lr', '1']).catch((e: unknown) => e);
+    expect(isCascadeError(rejected, 'BAD_ARGUMENT')).toBe(true);
+
+    const second = await run(trainBaseCommand, [...common, '--resume', '--json']);
+    expect(second.code).toBe(0);
+    const events = second.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { stage: string; step?: number; status?: string });
+    expect(events[0]).toMatchObject({ stage: 'start', step: 2, resumed: true });
+    expect(events.filter((e) => e.stage === 'step').map((e) => e.step)).toEqual([3]);
+    expect(events.at(-1)).toMatchObject({ stage: 'result', status: 'completed', step: 3 });
+
+    const model = join(out, 'model');
+    const config = await readModelConfig(model);
+    expect(config.training.command).toContain('cascade train-base');
+    expect(config.training.command).toContain('--until-step 2');
+    expect(config.training.seed).toBe('4');
+    const report = JSON.parse(await readFile(join(model, 'training.json'), 'utf8')) as {
+      seconds: number;
+      metrics: { finalLoss: number };
+    };
+    expect(report.seconds).toBeGreaterThan(0);
+    expect(Number.isFinite(report.metrics.finalLoss)).toBe(true);
+    expect(existsSync(join(out, 'loss.png'))).toBe(true);
+
+    const samples = join(dir, 'samples');
+    const sampled = await run(sampleCommand, [
+      '--model',
+      model,
+      '--prompt',
+      'a red circle on a plain blue background',
+      '--prompt',
+      'two green squares on a striped white background',
+      '--seeds',
+      '1,2',
+      '--steps',
+      '2',
+      '--out',
+      samples,
+      '--backend',
+      'cpu',
+    ]);
+    expect(sampled.code).toBe(0);
+    const sheet = decodePng(await readFile(join(samples, 'samples.png')));
+    expect(sheet.width).toBeGreaterThan(0);
+    const set = await loadShapesSet(join(samples, 'samples.shapes.gz'));
+    expect(set.count).toBe(4);
+    expect(set.sample(2).prompt).toBe('two green squares on a striped white background');
+    expect(set.header.frames).toBe(2);
+  });
+
+  it('rejects bad flags with the flag named, before training', async () => {
+    const error = await trainBaseCommand(['--out', join(dir, 'bad'), '--batch', 'zero']).catch(
+      (e: unknown) => e,
+    );
+    expect(isCascadeError(error, 'BAD_ARGUMENT')).toBe(true);
+    expect(String((error as Error).message)).toContain('--batch');
+    const data = await trainBaseCommand(['--out', join(dir, 'bad'), '--data', 'webcam']).catch(
+      (e: unknown) => e,
+    );
+    expect(String((data as Error).message)).toContain('shapes-set:FILE');
+    const prompt = await sampleCommand(['--model', dir, '--prompt', 'a purple elephant']).catch(
+      (e: unknown) => e,
+    );
+    expect(isCascadeError(prompt, 'INVALID_PROMPT')).toBe(true);
+  });
+});
