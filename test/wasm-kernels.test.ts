@@ -441,7 +441,7 @@ describe('wasm training kernels vs the cpu backend', () => {
     );
   });
 
-  it('Slice and Tile match cpu for every dtype, and their gradients too', async () => {
+  it('Slice, Tile, SplitV and Unpack match cpu for every dtype, and their gradients too', async () => {
     const rng = new Rng(deriveSeed('wasm-kernels', 'slice-tile'));
     const x = random(rng, [3, 5, 6, 4]);
     await expectSame({ x }, (t) => tf.slice(t.x!, [1, 2, 0, 1], [2, 2, 6, 2]), undefined, 'slice 4d');
@@ -472,6 +472,21 @@ describe('wasm training kernels vs the cpu backend', () => {
       (t) => tf.tile(t.x!, [2, 3]),
       undefined,
       'tile int32',
+    );
+    await expectSame({ x }, (t) => tf.split(t.x!, [1, 3, 2], 2), undefined, 'split sizes');
+    await expectSame({ x }, (t) => tf.split(t.x!, 2, 3), undefined, 'split halves');
+    await expectSame({ x }, (t) => tf.unstack(t.x!, 1), undefined, 'unstack');
+    await expectSame(
+      { x, w: random(rng, [3, 5, 6, 2]) },
+      (t) => tf.grad((a: tf.Tensor) => weighted(tf.split(a, 2, 3)[1]!, t.w!))(t.x!),
+      undefined,
+      'split grad',
+    );
+    await expectSame(
+      { x, w: random(rng, [3, 2, 5, 6, 4]) },
+      (t) => tf.grad((a: tf.Tensor) => weighted(tf.stack([a, tf.mul(a, 2)], 1), t.w!))(t.x!),
+      undefined,
+      'stack grad (unstack)',
     );
     const w = random(rng, [4, 2, 6]);
     await expectSame(
@@ -518,6 +533,120 @@ describe('wasm training kernels vs the cpu backend', () => {
       );
       expect(error).toBe(0);
     }
+  });
+
+  it('Sum and Mean match cpu over any axes, and their gradients too', async () => {
+    const rng = new Rng(deriveSeed('wasm-kernels', 'reduce'));
+    const x = random(rng, [3, 5, 1, 6, 7]);
+    for (const axes of [
+      [0],
+      [1],
+      [3],
+      [4],
+      [0, 1],
+      [1, 3],
+      [0, 3],
+      [0, 1, 3],
+      [1, 2],
+      [2],
+      [0, 4],
+      [0, 1, 2, 3, 4],
+    ]) {
+      for (const keepDims of [false, true]) {
+        await expectSame({ x }, (t) => tf.sum(t.x!, axes, keepDims), undefined, `sum ${axes} ${keepDims}`);
+        await expectSame({ x }, (t) => tf.mean(t.x!, axes, keepDims), undefined, `mean ${axes} ${keepDims}`);
+      }
+    }
+    // Column sums over many rows (a bias gradient) and GroupNorm's moments layout.
+    await expectSame(
+      { x: random(rng, [4, 9, 9, 13]) },
+      (t) => tf.sum(t.x!, [0, 1, 2]),
+      undefined,
+      'bias-like sum',
+    );
+    const grouped = random(rng, [2, 36, 4, 3]);
+    await expectSame(
+      { x: grouped },
+      (t) => {
+        const m = tf.moments(t.x!, [1, 3], true);
+        return [m.mean, m.variance];
+      },
+      undefined,
+      'moments [1, 3]',
+    );
+    await expectSame(
+      { x: ints([1, 2, 3, 4, 5, 6]) },
+      (t) => tf.tidy(() => tf.sum(tf.reshape(t.x!, [2, 3]), 0)),
+      undefined,
+      'int sum',
+    );
+    await expectSame(
+      { x: grouped, w: random(rng, [2, 36, 4, 3]) },
+      (t) =>
+        tf.grad((a: tf.Tensor) => {
+          const m = tf.moments(a, [1, 3], true);
+          return weighted(tf.mul(tf.sub(a, m.mean), tf.rsqrt(tf.add(m.variance, 1e-5))), t.w!);
+        })(t.x!),
+      undefined,
+      'group norm grad',
+    );
+  });
+
+  it('binary ops match cpu when an operand broadcasts along the innermost axis, with gradients', async () => {
+    const rng = new Rng(deriveSeed('wasm-kernels', 'binary'));
+    const pairs: [number[], number[]][] = [
+      [
+        [2, 6, 3, 5],
+        [2, 1, 3, 1],
+      ],
+      [
+        [2, 1, 3, 1],
+        [2, 6, 3, 5],
+      ],
+      [
+        [4, 7],
+        [4, 1],
+      ],
+      [
+        [4, 1],
+        [1, 9],
+      ],
+      [[3, 5, 8], [8]],
+      [
+        [3, 5, 8],
+        [5, 1],
+      ],
+      [[6, 4], []],
+    ];
+    const ops: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
+      ['add', tf.add],
+      ['sub', tf.sub],
+      ['mul', tf.mul],
+      ['div', (a, b) => tf.div(a, tf.add(tf.abs(b), 1))],
+      ['squaredDifference', tf.squaredDifference],
+    ];
+    for (const [aShape, bShape] of pairs) {
+      const outShape = tf.backend_util.assertAndGetBroadcastShape(aShape, bShape);
+      const inputs = { a: random(rng, aShape), b: random(rng, bShape), w: random(rng, outShape) };
+      for (const [name, op] of ops) {
+        const label = `${name} ${JSON.stringify([aShape, bShape])}`;
+        await expectSame(inputs, (t) => tf.tidy(() => op(t.a!, t.b!)), undefined, label);
+        // tfjs' SquaredDifference gradient does not broadcast (on any backend).
+        if (name === 'squaredDifference') continue;
+        await expectSame(
+          inputs,
+          (t) => tf.grads((a: tf.Tensor, b: tf.Tensor) => weighted(op(a, b), t.w!))([t.a!, t.b!]),
+          undefined,
+          `${label} grads`,
+        );
+      }
+    }
+    await expectSame(
+      { a: ints([1, 2, 3, 4, 5, 6]), b: ints([2, 3]) },
+      (t) => tf.tidy(() => tf.mul(tf.reshape(t.a!, [3, 2]), t.b!)),
+      undefined,
+      'int32 mul',
+    );
   });
 
   it('MaxPoolGrad matches cpu (the stock wasm one is wrong for batch or channels > 1)', async () => {

@@ -1,5 +1,6 @@
 import { CascadeError } from '../../util/cascade-error.js';
 import { tf } from '../tf.js';
+import { stockKernel } from './stock-kernels.js';
 import { asWasmBackend, tensorData, type WasmBackend } from './wasm-backend.js';
 import { type WasmRaw, wasmRaw } from './wasm-raw.js';
 
@@ -23,13 +24,27 @@ export class KernelScope {
     this.raw = wasmRaw(this.backend);
   }
 
-  /** Runs the wasm kernel registered under `kernelName` (the project's own if it replaced one). */
-  run(kernelName: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap = {}): tf.TensorInfo {
-    const config = tf.getKernel(kernelName, 'wasm');
-    if (config === undefined) {
-      throw new CascadeError('INTERNAL', `Kernel ${kernelName} is not registered for the wasm backend.`);
+  /**
+   * Runs the wasm kernel registered under `kernelName` (the project's own if it replaced one),
+   * or with `stock` tfjs-backend-wasm's original.
+   */
+  run(
+    kernelName: string,
+    inputs: tf.NamedTensorInfoMap,
+    attrs: tf.NamedAttrMap = {},
+    options: { stock?: boolean } = {},
+  ): tf.TensorInfo {
+    let kernelFunc: tf.KernelFunc;
+    if (options.stock === true) {
+      kernelFunc = stockKernel(kernelName);
+    } else {
+      const config = tf.getKernel(kernelName, 'wasm');
+      if (config === undefined) {
+        throw new CascadeError('INTERNAL', `Kernel ${kernelName} is not registered for the wasm backend.`);
+      }
+      kernelFunc = config.kernelFunc;
     }
-    const out = config.kernelFunc({ inputs, attrs, backend: this.backend });
+    const out = kernelFunc({ inputs, attrs, backend: this.backend });
     if (Array.isArray(out)) {
       for (const info of out) this.owned.push(info);
       throw new CascadeError('INTERNAL', `Kernel ${kernelName} returned several outputs; use runMulti.`);

@@ -1,13 +1,25 @@
 import { tf } from '../tf.js';
 import { batchMatMulConfig } from './batch-mat-mul.js';
+import {
+  addConfig,
+  multiplyConfig,
+  realDivConfig,
+  squaredDifferenceConfig,
+  subConfig,
+} from './broadcast-binary.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-native-backprop-filter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-native-backprop-input.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
+import { meanConfig } from './mean.js';
 import { sliceConfig } from './slice.js';
+import { splitVConfig } from './split-v.js';
+import { rememberStockKernel } from './stock-kernels.js';
+import { sumConfig } from './sum.js';
 import { tileConfig } from './tile.js';
 import { transposeConfig } from './transpose.js';
+import { unpackConfig } from './unpack.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
 /**
@@ -25,6 +37,15 @@ export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   tileConfig,
   maxPoolGradConfig,
   transposeConfig,
+  splitVConfig,
+  unpackConfig,
+  sumConfig,
+  meanConfig,
+  addConfig,
+  subConfig,
+  multiplyConfig,
+  realDivConfig,
+  squaredDifferenceConfig,
 ];
 
 let registered = false;
@@ -33,7 +54,11 @@ let registered = false;
 export function registerWasmKernels(): void {
   if (registered) return;
   for (const config of WASM_KERNELS) {
-    if (tf.getKernel(config.kernelName, 'wasm')) tf.unregisterKernel(config.kernelName, 'wasm');
+    const existing = tf.getKernel(config.kernelName, 'wasm');
+    if (existing) {
+      rememberStockKernel(existing);
+      tf.unregisterKernel(config.kernelName, 'wasm');
+    }
     tf.registerKernel(config);
   }
   registered = true;

@@ -6,8 +6,8 @@ import type { WasmBackend } from './wasm-backend.js';
  * tfjs-backend-wasm's own memory, so they work in place on tensors in the heap (pointers are
  * byte offsets into that memory). tfjs-backend-wasm 4.22's transpose moves one element at a
  * time (~1.75 ns per float for large 2-D transposes); this one moves 4x4 tiles through SIMD
- * registers. The module is hand-assembled (no toolchain needed): see `transposeBody` for the
- * function, written as annotated bytecode.
+ * registers; column sums add 4 lanes at a time; repeats store splatted lanes. The module is
+ * hand-assembled (no toolchain needed): see the `*Body` functions, written as annotated bytecode.
  */
 export interface SimdKernels {
   /**
@@ -15,6 +15,13 @@ export interface SimdKernels {
    * `[rows, cols]` matrix (both multiples of 4), written into a row-major `[cols, rows]`.
    */
   transposeTiles(src: number, dst: number, rows: number, cols: number, rows4: number, cols4: number): void;
+  /**
+   * `dst[c] += src[r*stride + c]` for every row `r < rows` and `c < cols4` (a multiple of 4):
+   * column sums of a row-major block, accumulated into `dst`.
+   */
+  addRows(src: number, dst: number, rows: number, stride: number, cols4: number): void;
+  /** `dst[i*reps + j] = src[i]` for `i < count`, `j < reps4` (a multiple of 4). */
+  repeatInner(src: number, dst: number, count: number, reps: number, reps4: number): void;
 }
 
 const cache = new WeakMap<object, SimdKernels | null>();
@@ -98,6 +105,10 @@ const i32 = (value: number) => [0x41, ...sleb(value)];
 const add = [0x6a];
 const mul = [0x6c];
 const geU = [0x4f];
+const f32x4Add = [0xfd, 0xe4, 0x01];
+const f32x4Splat = [0xfd, 0x13];
+/** f32.load with a 4-byte alignment hint. */
+const loadF32 = [0x2a, 2, 0];
 const block = [0x02, 0x40];
 const loop = [0x03, 0x40];
 const end = [0x0b];
@@ -243,16 +254,171 @@ function transposeBody(): number[] {
   return [...uleb(body.length), ...body];
 }
 
+/** addRows(src, dst, rows, stride, cols4): for r < rows, c < cols4 step 4: dst[c..] += src[r][c..]. */
+function addRowsBody(): number[] {
+  // Parameters 0-4; locals: 5 r, 6 c, 7 p (row start in bytes), 8 rowBytes.
+  const [src, dst, rows, stride, cols4] = [0, 1, 2, 3, 4];
+  const [r, c, p, rowBytes] = [5, 6, 7, 8];
+  const locals = [[...uleb(4), I32]];
+  const code = [
+    ...get(stride),
+    ...i32(4),
+    ...mul,
+    ...set(rowBytes),
+    ...get(src),
+    ...set(p),
+    ...i32(0),
+    ...set(r),
+    ...block,
+    ...loop,
+    ...get(r),
+    ...get(rows),
+    ...geU,
+    ...brIf(1),
+    ...i32(0),
+    ...set(c),
+    ...block,
+    ...loop,
+    ...get(c),
+    ...get(cols4),
+    ...geU,
+    ...brIf(1),
+    // dst + c*4 (address for the store), then dst[c..] + p[c..]
+    ...get(dst),
+    ...get(c),
+    ...i32(4),
+    ...mul,
+    ...add,
+    ...get(dst),
+    ...get(c),
+    ...i32(4),
+    ...mul,
+    ...add,
+    ...load,
+    ...get(p),
+    ...get(c),
+    ...i32(4),
+    ...mul,
+    ...add,
+    ...load,
+    ...f32x4Add,
+    ...store,
+    ...get(c),
+    ...i32(4),
+    ...add,
+    ...set(c),
+    ...br(0),
+    ...end,
+    ...end,
+    ...get(p),
+    ...get(rowBytes),
+    ...add,
+    ...set(p),
+    ...get(r),
+    ...i32(1),
+    ...add,
+    ...set(r),
+    ...br(0),
+    ...end,
+    ...end,
+    ...end,
+  ];
+  const body = [...vec(locals), ...code];
+  return [...uleb(body.length), ...body];
+}
+
+/** repeatInner(src, dst, count, reps, reps4): for i < count: v = splat(src[i]); store v over dst row i. */
+function repeatInnerBody(): number[] {
+  // Parameters 0-4; locals: 5 i, 6 j, 7 p (row start in bytes), 8 rowBytes; 9 v (v128).
+  const [src, dst, count, reps, reps4] = [0, 1, 2, 3, 4];
+  const [i, j, p, rowBytes, v] = [5, 6, 7, 8, 9];
+  const locals = [
+    [...uleb(4), I32],
+    [...uleb(1), V128],
+  ];
+  const code = [
+    ...get(reps),
+    ...i32(4),
+    ...mul,
+    ...set(rowBytes),
+    ...get(dst),
+    ...set(p),
+    ...i32(0),
+    ...set(i),
+    ...block,
+    ...loop,
+    ...get(i),
+    ...get(count),
+    ...geU,
+    ...brIf(1),
+    // v = splat(src[i])
+    ...get(src),
+    ...get(i),
+    ...i32(4),
+    ...mul,
+    ...add,
+    ...loadF32,
+    ...f32x4Splat,
+    ...set(v),
+    ...i32(0),
+    ...set(j),
+    ...block,
+    ...loop,
+    ...get(j),
+    ...get(reps4),
+    ...geU,
+    ...brIf(1),
+    ...get(p),
+    ...get(j),
+    ...i32(4),
+    ...mul,
+    ...add,
+    ...get(v),
+    ...store,
+    ...get(j),
+    ...i32(4),
+    ...add,
+    ...set(j),
+    ...br(0),
+    ...end,
+    ...end,
+    ...get(p),
+    ...get(rowBytes),
+    ...add,
+    ...set(p),
+    ...get(i),
+    ...i32(1),
+    ...add,
+    ...set(i),
+    ...br(0),
+    ...end,
+    ...end,
+    ...end,
+  ];
+  const body = [...vec(locals), ...code];
+  return [...uleb(body.length), ...body];
+}
+
+function funcType(params: number): number[] {
+  return [0x60, ...vec(new Array<number[]>(params).fill([I32])), ...vec([])];
+}
+
 function moduleBytes(): Uint8Array {
-  const funcType = [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([])];
   const bytes = [
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vec([funcType])),
+    ...section(1, vec([funcType(6), funcType(5)])),
     // import env.memory: memory with min 1 page and no maximum
     ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(1)]])),
-    ...section(3, vec([uleb(0)])),
-    ...section(7, vec([[...name('transposeTiles'), 0x00, ...uleb(0)]])),
-    ...section(10, vec([transposeBody()])),
+    ...section(3, vec([uleb(0), uleb(1), uleb(1)])),
+    ...section(
+      7,
+      vec([
+        [...name('transposeTiles'), 0x00, ...uleb(0)],
+        [...name('addRows'), 0x00, ...uleb(1)],
+        [...name('repeatInner'), 0x00, ...uleb(2)],
+      ]),
+    ),
+    ...section(10, vec([transposeBody(), addRowsBody(), repeatInnerBody()])),
   ];
   return Uint8Array.from(bytes);
 }
