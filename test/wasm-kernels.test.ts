@@ -441,7 +441,7 @@ describe('wasm training kernels vs the cpu backend', () => {
     );
   });
 
-  it('Slice, Tile, SplitV and Unpack match cpu for every dtype, and their gradients too', async () => {
+  it('Slice, Tile, Concat, SplitV and Unpack match cpu for every dtype, and their gradients too', async () => {
     const rng = new Rng(deriveSeed('wasm-kernels', 'slice-tile'));
     const x = random(rng, [3, 5, 6, 4]);
     await expectSame({ x }, (t) => tf.slice(t.x!, [1, 2, 0, 1], [2, 2, 6, 2]), undefined, 'slice 4d');
@@ -472,6 +472,34 @@ describe('wasm training kernels vs the cpu backend', () => {
       (t) => tf.tile(t.x!, [2, 3]),
       undefined,
       'tile int32',
+    );
+    const y = random(rng, [3, 5, 3, 4]);
+    await expectSame({ x, y }, (t) => tf.concat([t.x!, t.y!], 2), undefined, 'concat axis 2');
+    await expectSame({ x }, (t) => tf.concat([t.x!, t.x!, t.x!], 3), undefined, 'concat channels');
+    await expectSame({ x }, (t) => tf.concat([t.x!, t.x!], 0), undefined, 'concat axis 0');
+    await expectSame(
+      { a: random(rng, [7, 3]), b: random(rng, [7, 5]) },
+      (t) => tf.concat([t.a!, t.b!], 1),
+      undefined,
+      'concat ragged rows',
+    );
+    await expectSame(
+      { a: ints([1, 2, 3, 4]), b: ints([5, 6]) },
+      (t) => tf.tidy(() => tf.concat([tf.reshape(t.a!, [2, 2]), tf.reshape(t.b!, [2, 1])], 1)),
+      undefined,
+      'concat int32',
+    );
+    await expectSame(
+      { a: flags, b: flags },
+      (t) => tf.tidy(() => tf.cast(tf.concat([t.a!, t.b!], 1), 'float32')),
+      undefined,
+      'concat bool',
+    );
+    await expectSame(
+      { x, y, w: random(rng, [3, 5, 9, 4]) },
+      (t) => tf.grads((a: tf.Tensor, b: tf.Tensor) => weighted(tf.concat([a, b], 2), t.w!))([t.x!, t.y!]),
+      undefined,
+      'concat grads',
     );
     await expectSame({ x }, (t) => tf.split(t.x!, [1, 3, 2], 2), undefined, 'split sizes');
     await expectSame({ x }, (t) => tf.split(t.x!, 2, 3), undefined, 'split halves');

@@ -7,6 +7,7 @@ import {
   squaredDifferenceConfig,
   subConfig,
 } from './broadcast-binary.js';
+import { concatConfig } from './concat.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-native-backprop-filter.js';
@@ -46,6 +47,7 @@ export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   multiplyConfig,
   realDivConfig,
   squaredDifferenceConfig,
+  concatConfig,
 ];
 
 let registered = false;

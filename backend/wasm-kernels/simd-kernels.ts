@@ -6,7 +6,8 @@ import type { WasmBackend } from './wasm-backend.js';
  * tfjs-backend-wasm's own memory, so they work in place on tensors in the heap (pointers are
  * byte offsets into that memory). tfjs-backend-wasm 4.22's transpose moves one element at a
  * time (~1.75 ns per float for large 2-D transposes); this one moves 4x4 tiles through SIMD
- * registers; column sums add 4 lanes at a time; repeats store splatted lanes. The module is
+ * registers; column sums add 4 lanes at a time; repeats store splatted lanes; strided row
+ * copies move 16 bytes at a time. The module is
  * hand-assembled (no toolchain needed): see the `*Body` functions, written as annotated bytecode.
  */
 export interface SimdKernels {
@@ -22,6 +23,18 @@ export interface SimdKernels {
   addRows(src: number, dst: number, rows: number, stride: number, cols4: number): void;
   /** `dst[i*reps + j] = src[i]` for `i < count`, `j < reps4` (a multiple of 4). */
   repeatInner(src: number, dst: number, count: number, reps: number, reps4: number): void;
+  /**
+   * Copies `rows` rows of `bytes16` bytes (a multiple of 16) from `src` to `dst`, advancing
+   * `srcStride` and `dstStride` bytes per row: strided block copies (concat, interleaves).
+   */
+  copyRows(
+    src: number,
+    dst: number,
+    rows: number,
+    srcStride: number,
+    dstStride: number,
+    bytes16: number,
+  ): void;
 }
 
 const cache = new WeakMap<object, SimdKernels | null>();
@@ -399,6 +412,65 @@ function repeatInnerBody(): number[] {
   return [...uleb(body.length), ...body];
 }
 
+/** copyRows(src, dst, rows, srcStride, dstStride, bytes16): 16 bytes at a time, row by row. */
+function copyRowsBody(): number[] {
+  // Parameters 0-5 (byte units); locals: 6 r, 7 j.
+  const [src, dst, rows, srcStride, dstStride, bytes16] = [0, 1, 2, 3, 4, 5];
+  const [r, j] = [6, 7];
+  const locals = [[...uleb(2), I32]];
+  const code = [
+    ...i32(0),
+    ...set(r),
+    ...block,
+    ...loop,
+    ...get(r),
+    ...get(rows),
+    ...geU,
+    ...brIf(1),
+    ...i32(0),
+    ...set(j),
+    ...block,
+    ...loop,
+    ...get(j),
+    ...get(bytes16),
+    ...geU,
+    ...brIf(1),
+    ...get(dst),
+    ...get(j),
+    ...add,
+    ...get(src),
+    ...get(j),
+    ...add,
+    ...load,
+    ...store,
+    ...get(j),
+    ...i32(16),
+    ...add,
+    ...set(j),
+    ...br(0),
+    ...end,
+    ...end,
+    ...get(src),
+    ...get(srcStride),
+    ...add,
+    ...set(src),
+    ...get(dst),
+    ...get(dstStride),
+    ...add,
+    ...set(dst),
+    ...get(r),
+    ...i32(1),
+    ...add,
+    ...set(r),
+    ...br(0),
+    ...end,
+    ...end,
+    ...end,
+  ];
+  const body = [...vec(locals), ...code];
+  return [...uleb(body.length), ...body];
+}
+
 function funcType(params: number): number[] {
   return [0x60, ...vec(new Array<number[]>(params).fill([I32])), ...vec([])];
 }
@@ -409,16 +481,17 @@ function moduleBytes(): Uint8Array {
     ...section(1, vec([funcType(6), funcType(5)])),
     // import env.memory: memory with min 1 page and no maximum
     ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(1)]])),
-    ...section(3, vec([uleb(0), uleb(1), uleb(1)])),
+    ...section(3, vec([uleb(0), uleb(1), uleb(1), uleb(0)])),
     ...section(
       7,
       vec([
         [...name('transposeTiles'), 0x00, ...uleb(0)],
         [...name('addRows'), 0x00, ...uleb(1)],
         [...name('repeatInner'), 0x00, ...uleb(2)],
+        [...name('copyRows'), 0x00, ...uleb(3)],
       ]),
     ),
-    ...section(10, vec([transposeBody(), addRowsBody(), repeatInnerBody()])),
+    ...section(10, vec([transposeBody(), addRowsBody(), repeatInnerBody(), copyRowsBody()])),
   ];
   return Uint8Array.from(bytes);
 }
