@@ -1,6 +1,7 @@
 import { CascadeError } from '../../util/cascade-error.js';
 import { tf } from '../tf.js';
 import { type KernelScope, withKernelScope } from './kernel-scope.js';
+import { stockKernel } from './stock-kernels.js';
 import { transposeF32 } from './transpose-f32.js';
 
 /**
@@ -33,7 +34,32 @@ function batchMatMul(args: {
       { details: { aDtype: a.dtype, bDtype: b.dtype } },
     );
   }
+  if (isPlainScalarProduct(a, b, transposeA, transposeB)) {
+    // Tiny products without broadcasting: exactly the stock kernel's own work, minus setup.
+    return stockKernel('BatchMatMul')(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  }
   return withKernelScope(args.backend, [a, b], (scope) => matMulInScope(scope, a, b, transposeA, transposeB));
+}
+
+/** Whether the plan is the stock scalar loop and both operands have every batch. */
+function isPlainScalarProduct(
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+): boolean {
+  const aRank = a.shape.length;
+  const bRank = b.shape.length;
+  if (aRank !== bRank || a.shape.slice(0, -2).some((d, i) => d !== b.shape[i])) return false;
+  const batches = tf.util.sizeFromShape(a.shape.slice(0, -2));
+  const m = transposeA ? a.shape[aRank - 1]! : a.shape[aRank - 2]!;
+  const k = transposeA ? a.shape[aRank - 2]! : a.shape[aRank - 1]!;
+  const n = transposeB ? b.shape[bRank - 2]! : b.shape[bRank - 1]!;
+  const kB = transposeB ? b.shape[bRank - 1]! : b.shape[bRank - 2]!;
+  if (k !== kB || batches * m * n * k === 0) return false;
+  return (
+    matMulPlan({ aCount: batches, bCount: batches, batches, m, k, n, transposeA, transposeB }) === 'scalar'
+  );
 }
 
 /**

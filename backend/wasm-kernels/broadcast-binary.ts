@@ -1,6 +1,7 @@
 import { tf } from '../tf.js';
 import { type KernelScope, withKernelScope } from './kernel-scope.js';
 import { simdKernels } from './simd-kernels.js';
+import { stockKernel } from './stock-kernels.js';
 
 /**
  * Float32 binary kernels (Add, Sub, Multiply, RealDiv, SquaredDifference) for wasm whose
@@ -19,10 +20,11 @@ function makeBinary(kernelName: string): tf.KernelConfig {
   }): tf.TensorInfo => {
     const a = args.inputs.a!;
     const b = args.inputs.b!;
+    if (!broadcastsInnermost(a, b)) {
+      // The stock kernel is already on its fast path: call it without any bookkeeping.
+      return stockKernel(kernelName)(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+    }
     return withKernelScope(args.backend, [a, b], (scope) => {
-      if (a.dtype !== 'float32' || b.dtype !== 'float32') {
-        return scope.run(kernelName, { a, b }, {}, { stock: true });
-      }
       const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
       const fixedA = expandTrailing(scope, a, outShape);
       const fixedB = expandTrailing(scope, b, outShape);
@@ -30,6 +32,15 @@ function makeBinary(kernelName: string): tf.KernelConfig {
     });
   };
   return { kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc };
+}
+
+/** Whether one float32 operand (not a scalar) is broadcast along the other's innermost axis. */
+function broadcastsInnermost(a: tf.TensorInfo, b: tf.TensorInfo): boolean {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') return false;
+  const aLast = a.shape.length === 0 ? 1 : a.shape[a.shape.length - 1]!;
+  const bLast = b.shape.length === 0 ? 1 : b.shape[b.shape.length - 1]!;
+  if (aLast === bLast) return false;
+  return tf.util.sizeFromShape(a.shape) > 1 && tf.util.sizeFromShape(b.shape) > 1;
 }
 
 /**

@@ -58,7 +58,10 @@ function conv2dBackpropFilter(args: {
     });
     const positions = n * rows.grid * cols.grid;
     const maxShift = tapPhase(rows, fh - 1).shift * cols.grid + tapPhase(cols, fw - 1).shift;
-    const phases = phaseSplit(scope, x, rows, cols, { channelsFirst: true, slack: maxShift });
+    const { base: phases, phaseStride } = phaseSplit(scope, x, rows, cols, {
+      channelsFirst: true,
+      slack: maxShift,
+    });
     const dyGrid = scope.run(
       'PadV2',
       { x: dy },
@@ -79,7 +82,7 @@ function conv2dBackpropFilter(args: {
       for (let kw = 0; kw < fw; kw++) {
         const c = tapPhase(cols, kw);
         const phase = r.phase * cols.stride + c.phase;
-        const offset = phase * ci * positions + r.shift * cols.grid + c.shift;
+        const offset = phase * phaseStride + r.shift * cols.grid + c.shift;
         const a = scope.view(phases, offset, [1, ci, positions]);
         const o = scope.view(out, (kh * fw + kw) * ci * co, [1, ci, co]);
         scope.raw.batchMatMul(scope.id(a), a.shape, dyId, bShape, false, false, scope.id(o));

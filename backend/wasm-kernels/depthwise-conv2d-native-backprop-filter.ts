@@ -57,7 +57,10 @@ function depthwiseConv2dNativeBackpropFilter(args: {
     const maxShift =
       tapPhase(rows, (fh - 1) * info.dilationHeight).shift * cols.grid +
       tapPhase(cols, (fw - 1) * info.dilationWidth).shift;
-    const phases = phaseSplit(scope, x, rows, cols, { channelsFirst: true, slack: maxShift });
+    const { base: phases, phaseStride } = phaseSplit(scope, x, rows, cols, {
+      channelsFirst: true,
+      slack: maxShift,
+    });
     const dyGrid = scope.run(
       'PadV2',
       { x: dy },
@@ -82,7 +85,7 @@ function depthwiseConv2dNativeBackpropFilter(args: {
       for (let kw = 0; kw < fw; kw++) {
         const q = tapPhase(cols, kw * info.dilationWidth);
         const phase = r.phase * cols.stride + q.phase;
-        const offset = phase * c * positions + r.shift * cols.grid + q.shift;
+        const offset = phase * phaseStride + r.shift * cols.grid + q.shift;
         const shifted = scope.view(phases, offset, [c, 1, positions]);
         const product = scope.run('Multiply', { a: shifted, b: dyFirst });
         const tap = scope.run('Sum', { x: product }, { axis: [2], keepDims: false });

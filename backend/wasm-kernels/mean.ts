@@ -1,6 +1,7 @@
 import { tf } from '../tf.js';
 import { withKernelScope } from './kernel-scope.js';
 import { reduceSum } from './reduce-sum.js';
+import { stockKernel } from './stock-kernels.js';
 
 /**
  * Mean for wasm: float32 means over non-innermost axes as a transpose-free sum (see
@@ -13,12 +14,12 @@ function mean(args: {
 }): tf.TensorInfo {
   const x = args.inputs.x!;
   const { axis, keepDims } = (args.attrs ?? {}) as unknown as tf.MeanAttrs;
+  const axes = tf.util.parseAxisParam(axis, x.shape);
+  const innermost = tf.backend_util.getAxesPermutation(axes, x.shape.length) === null;
+  if (x.dtype !== 'float32' || innermost) {
+    return stockKernel('Mean')(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  }
   return withKernelScope(args.backend, [x], (scope) => {
-    const axes = tf.util.parseAxisParam(axis, x.shape);
-    const innermost = tf.backend_util.getAxesPermutation(axes, x.shape.length) === null;
-    if (x.dtype !== 'float32' || innermost) {
-      return scope.run('Mean', { x }, { axis, keepDims }, { stock: true });
-    }
     const summed = reduceSum(scope, x, axes);
     const count = axes.reduce((acc, a) => acc * x.shape[a]!, 1);
     // count 1 means only size-1 axes were reduced: the sum is x itself (shared), left alone.
