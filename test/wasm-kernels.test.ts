@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../backend/select-backend.js';
 import { tf } from '../backend/tf.js';
 import { matMulPlan } from '../backend/wasm-kernels/batch-mat-mul.js';
+import { SIMD_FLAG } from '../backend/wasm-kernels/simd-kernels.js';
 import { simplifyPermutation } from '../backend/wasm-kernels/transpose-f32.js';
 import { createReferenceNet } from '../eval/reference-net.js';
 import { isCascadeError } from '../util/cascade-error.js';
@@ -675,6 +676,39 @@ describe('wasm training kernels vs the cpu backend', () => {
       undefined,
       'int32 mul',
     );
+  });
+
+  it('the kernels match cpu on their plain paths too (SIMD routines switched off)', async () => {
+    const rng = new Rng(deriveSeed('wasm-kernels', 'no-simd'));
+    tf.env().set(SIMD_FLAG, false);
+    try {
+      const x = random(rng, [2, 9, 7, 6]);
+      const dy = random(rng, [2, 5, 4, 5]);
+      await expectSame(
+        { x, dy },
+        (t) =>
+          tf
+            .engine()
+            .runKernel(
+              'Conv2DBackpropFilter',
+              { x: t.x!, dy: t.dy! },
+              { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 6, 5] },
+            ) as tf.Tensor,
+        undefined,
+        'filter gradient without SIMD',
+      );
+      await expectSame({ x }, (t) => tf.transpose(t.x!, [3, 1, 0, 2]), undefined, 'transpose without SIMD');
+      await expectSame({ x }, (t) => tf.sum(t.x!, [0, 2]), undefined, 'sum without SIMD');
+      await expectSame(
+        { x, m: random(rng, [2, 1, 7, 1]) },
+        (t) => tf.sub(t.x!, t.m!),
+        undefined,
+        'inner broadcast without SIMD',
+      );
+      await expectSame({ x }, (t) => tf.concat([t.x!, t.x!], 3), undefined, 'concat without SIMD');
+    } finally {
+      tf.env().set(SIMD_FLAG, true);
+    }
   });
 
   it('MaxPoolGrad matches cpu (the stock wasm one is wrong for batch or channels > 1)', async () => {

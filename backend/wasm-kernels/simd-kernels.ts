@@ -1,4 +1,5 @@
 import { CascadeError } from '../../util/cascade-error.js';
+import { tf } from '../tf.js';
 import type { WasmBackend } from './wasm-backend.js';
 
 /**
@@ -39,6 +40,13 @@ export interface SimdKernels {
 
 const cache = new WeakMap<object, SimdKernels | null>();
 
+/**
+ * tfjs flag to switch the SIMD routines off (true by default); the kernels then take their
+ * plain paths. Tests use it to check those paths against the cpu backend too.
+ */
+export const SIMD_FLAG = 'CASCADE_WASM_SIMD_KERNELS';
+tf.env().registerFlag(SIMD_FLAG, () => true);
+
 /** The parts of the global `WebAssembly` API used here (the project's `lib` does not declare it). */
 interface WebAssemblyApi {
   Memory: abstract new (...args: never[]) => object;
@@ -49,8 +57,9 @@ interface WebAssemblyApi {
 
 const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
-/** The routines for this backend's heap, or undefined when the runtime lacks wasm SIMD. */
+/** The routines for this backend's heap, or undefined when they cannot run (no wasm SIMD, shared memory). */
 export function simdKernels(backend: WasmBackend): SimdKernels | undefined {
+  if (!tf.env().getBool(SIMD_FLAG)) return undefined;
   const cached = cache.get(backend.wasm);
   if (cached !== undefined) return cached ?? undefined;
   const memory = (backend.wasm as unknown as { asm?: { memory?: unknown } }).asm?.memory;
@@ -65,10 +74,16 @@ export function simdKernels(backend: WasmBackend): SimdKernels | undefined {
     cache.set(backend.wasm, null);
     return undefined;
   }
-  const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
-  const kernels = instance.exports as unknown as SimdKernels;
+  let kernels: SimdKernels | null = null;
+  try {
+    const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
+    kernels = instance.exports as unknown as SimdKernels;
+  } catch {
+    // E.g. a threaded build's shared memory does not match this module's memory import; the
+    // kernels then take their non-SIMD paths.
+  }
   cache.set(backend.wasm, kernels);
-  return kernels;
+  return kernels ?? undefined;
 }
 
 // --- a minimal assembler ---------------------------------------------------------------------
