@@ -1,8 +1,9 @@
 import { CascadeError } from '../../util/cascade-error.js';
 import { tf } from '../tf.js';
 import { type KernelScope, withKernelScope } from './kernel-scope.js';
+import { simdKernels } from './simd-kernels.js';
 import { stockKernel } from './stock-kernels.js';
-import { transposeF32 } from './transpose-f32.js';
+import { transposeF32, transposeMatrix } from './transpose-f32.js';
 
 /**
  * BatchMatMul for wasm, replacing tfjs-backend-wasm 4.22's kernel, whose only fast path is a
@@ -149,15 +150,18 @@ export function matMulInScope(
     return scalarProducts(scope, a, b, outBatch, [m, k, n], transposeA, transposeB);
   }
   if (plan === 'direct') {
-    const x = transposeA ? swapLastTwo(scope, a) : a;
-    const y = transposeB ? swapLastTwo(scope, b) : b;
-    return scope.reshape(products(scope, x, y, aBatch, bBatch, outBatch, m, k, n), outShape);
+    const product = products(scope, { x: a, y: b, xBatch: aBatch, yBatch: bBatch, outBatch }, [m, k, n], {
+      x: transposeA,
+      y: transposeB,
+    });
+    return scope.reshape(product, outShape);
   }
   // C^T = B^T A^T: B^T is b as given when transposeB, A^T is a as given when transposeA.
-  const x = transposeB ? b : swapLastTwo(scope, b);
-  const y = transposeA ? a : swapLastTwo(scope, a);
-  const product = scope.reshape(products(scope, x, y, bBatch, aBatch, outBatch, n, k, m), [batches, n, m]);
-  return scope.reshape(transposeF32(scope, product, [0, 2, 1]), outShape);
+  const product = products(scope, { x: b, y: a, xBatch: bBatch, yBatch: aBatch, outBatch }, [n, k, m], {
+    x: !transposeB,
+    y: !transposeA,
+  });
+  return scope.reshape(transposeF32(scope, scope.reshape(product, [batches, n, m]), [0, 2, 1]), outShape);
 }
 
 /**
@@ -215,23 +219,32 @@ function swapLastTwo(scope: KernelScope, x: tf.TensorInfo): tf.TensorInfo {
 }
 
 /**
- * Plain batched products `out[i] = x[ix(i)] @ y[iy(i)]` for `x [..xBatch, r, k]` and
- * `y [..yBatch, k, c]` (batch dims broadcast to `outBatch`), as `[batches*r, c]`.
+ * Batched products `out[i] = X[ix(i)] @ Y[iy(i)]`, `X [r, k]`, `Y [k, c]`, batch dims broadcast
+ * to `outBatch`, as `[batches*r, c]`. An operand flagged `transposed` is stored the other way
+ * round (`x [.., k, r]`, `y [.., c, k]`) and is transposed batch by batch into a small scratch
+ * buffer that stays in cache, rather than all at once up front.
  */
 function products(
   scope: KernelScope,
-  x: tf.TensorInfo,
-  y: tf.TensorInfo,
-  xBatch: number[],
-  yBatch: number[],
-  outBatch: number[],
-  r: number,
-  k: number,
-  c: number,
+  operands: { x: tf.TensorInfo; y: tf.TensorInfo; xBatch: number[]; yBatch: number[]; outBatch: number[] },
+  [r, k, c]: [number, number, number],
+  transposed: { x: boolean; y: boolean },
 ): tf.TensorInfo {
+  let { x, y } = operands;
+  const { xBatch, yBatch, outBatch } = operands;
   const batches = tf.util.sizeFromShape(outBatch);
   const out = scope.alloc([batches * r, c]);
-  if (tf.util.sizeFromShape(yBatch) === 1 && tf.util.sizeFromShape(xBatch) === batches) {
+  const simd = simdKernels(scope.backend);
+  const shared = tf.util.sizeFromShape(yBatch) === 1 && tf.util.sizeFromShape(xBatch) === batches;
+  let xT = transposed.x;
+  let yT = transposed.y;
+  if (shared || simd === undefined) {
+    if (xT) x = swapLastTwo(scope, x);
+    if (yT) y = swapLastTwo(scope, y);
+    xT = false;
+    yT = false;
+  }
+  if (shared) {
     // One shared right operand: a single 2-D product over all rows of x.
     const x2 = scope.reshape(x, [1, batches * r, k]);
     const y2 = scope.reshape(y, [1, k, c]);
@@ -240,27 +253,52 @@ function products(
   }
   const xIndex = broadcastIndex(xBatch, outBatch);
   const yIndex = broadcastIndex(yBatch, outBatch);
-  // One view per distinct operand batch: XNNPACK caches the packed right operand by tensor id,
-  // so a y shared by several output batches is packed once.
-  const xViews = new Map<number, number>();
-  const yViews = new Map<number, number>();
   const xShape = [1, r, k];
   const yShape = [1, k, c];
+  const xScratch = xT ? scope.alloc([r * k]) : undefined;
+  const yScratch = yT ? scope.alloc([k * c]) : undefined;
+  const xScratchId = xScratch === undefined ? 0 : scope.id(scope.view(xScratch, 0, xShape));
+  // A view stays registered until its last use: XNNPACK keeps y packed per view id, so a y
+  // shared by several output batches is packed once; then the view (and the packing) goes.
+  const lastUse = new Map<number, number>();
+  yIndex.forEach((iy, i) => lastUse.set(iy, i));
+  const xViews = new Map<number, number>();
+  const yViews = new Map<number, tf.TensorInfo>();
+  let xLoaded = -1;
   for (let i = 0; i < batches; i++) {
     const ix = xIndex[i]!;
     const iy = yIndex[i]!;
-    let xId = xViews.get(ix);
-    if (xId === undefined) {
-      xId = scope.id(scope.view(x, ix * r * k, xShape));
-      xViews.set(ix, xId);
+    let xId: number;
+    if (xScratch !== undefined) {
+      if (ix !== xLoaded) {
+        transposeMatrix(scope, simd!, scope.heapIndex(x) + ix * r * k, scope.heapIndex(xScratch), k, r);
+        xLoaded = ix;
+      }
+      xId = xScratchId;
+    } else {
+      const known = xViews.get(ix);
+      xId = known ?? scope.id(scope.view(x, ix * r * k, xShape));
+      if (known === undefined) xViews.set(ix, xId);
     }
-    let yId = yViews.get(iy);
-    if (yId === undefined) {
-      yId = scope.id(scope.view(y, iy * k * c, yShape));
-      yViews.set(iy, yId);
+    let yView = yViews.get(iy);
+    if (yView === undefined) {
+      if (yScratch !== undefined) {
+        // The scratch is refilled for each y: a fresh view id, so nothing packed from the
+        // previous contents is reused (the previous view was dropped after its last use).
+        transposeMatrix(scope, simd!, scope.heapIndex(y) + iy * k * c, scope.heapIndex(yScratch), c, k);
+        yView = scope.view(yScratch, 0, yShape);
+      } else {
+        yView = scope.view(y, iy * k * c, yShape);
+      }
+      yViews.set(iy, yView);
     }
-    const outId = scope.id(scope.view(out, i * r * c, [1, r, c]));
-    scope.raw.batchMatMul(xId, xShape, yId, yShape, false, false, outId);
+    const outView = scope.view(out, i * r * c, [1, r, c]);
+    scope.raw.batchMatMul(xId, xShape, scope.id(yView), yShape, false, false, scope.id(outView));
+    scope.dropView(outView);
+    if (lastUse.get(iy) === i) {
+      scope.dropView(yView);
+      yViews.delete(iy);
+    }
   }
   return out;
 }

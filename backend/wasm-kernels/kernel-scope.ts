@@ -105,6 +105,19 @@ export class KernelScope {
     this.backend.disposeData(info.dataId);
   }
 
+  /**
+   * Unregisters a view before the scope ends. Needed when its memory is about to hold other
+   * data: XNNPACK caches packed right operands by tensor id, and dropping the id drops that cache.
+   */
+  dropView(info: tf.TensorInfo): void {
+    if (!this.views.delete(info.dataId)) return;
+    const data = this.backend.dataIdMap.get(info.dataId);
+    if (data !== undefined) {
+      this.backend.wasm.tfjs.disposeData(data.id);
+      this.backend.dataIdMap.delete(info.dataId);
+    }
+  }
+
   /** C++ tensor id, for raw calls. */
   id(info: tf.TensorInfo): number {
     return tensorData(this.backend, info).id;

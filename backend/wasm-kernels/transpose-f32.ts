@@ -119,7 +119,7 @@ function cppType(x: tf.TensorInfo): 'float32' | 'int32' {
   return x.dtype === 'int32' ? 'int32' : 'float32';
 }
 
-/** `out[b][c][r] = x[b][r][c]`: SIMD 4x4 tiles, then the ragged right and bottom edges. */
+/** `out[b][c][r] = x[b][r][c]` for a batch of matrices. */
 function transposeBatched(
   scope: KernelScope,
   simd: SimdKernels,
@@ -129,21 +129,34 @@ function transposeBatched(
   rows: number,
   cols: number,
 ): void {
-  const rows4 = rows & ~3;
-  const cols4 = cols & ~3;
   const matrix = rows * cols;
   const srcBase = scope.heapIndex(x);
   const dstBase = scope.heapIndex(out);
   for (let b = 0; b < batch; b++) {
-    const src = srcBase + b * matrix;
-    const dst = dstBase + b * matrix;
-    if (rows4 > 0 && cols4 > 0) simd.transposeTiles(src * 4, dst * 4, rows, cols, rows4, cols4);
-    if (rows4 === rows && cols4 === cols) continue;
-    const heap = scope.backend.wasm.HEAP32;
-    for (let r = 0; r < rows; r++) {
-      const from = r < rows4 ? cols4 : 0;
-      for (let c = from; c < cols; c++) heap[dst + c * rows + r] = heap[src + r * cols + c]!;
-    }
+    transposeMatrix(scope, simd, srcBase + b * matrix, dstBase + b * matrix, rows, cols);
+  }
+}
+
+/**
+ * One row-major `[rows, cols]` matrix at heap element `src` transposed to `[cols, rows]` at
+ * `dst` (4-byte elements, bits moved as is): SIMD 4x4 tiles, then the ragged edges from JS.
+ */
+export function transposeMatrix(
+  scope: KernelScope,
+  simd: SimdKernels,
+  src: number,
+  dst: number,
+  rows: number,
+  cols: number,
+): void {
+  const rows4 = rows & ~3;
+  const cols4 = cols & ~3;
+  if (rows4 > 0 && cols4 > 0) simd.transposeTiles(src * 4, dst * 4, rows, cols, rows4, cols4);
+  if (rows4 === rows && cols4 === cols) return;
+  const heap = scope.backend.wasm.HEAP32;
+  for (let r = 0; r < rows; r++) {
+    const from = r < rows4 ? cols4 : 0;
+    for (let c = from; c < cols; c++) heap[dst + c * rows + r] = heap[src + r * cols + c]!;
   }
 }
 
