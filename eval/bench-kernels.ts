@@ -10,8 +10,8 @@
  * forward pass, and both of its gradients are counted as that same forward conv (for a
  * stride-2 input gradient, the stride-2 forward conv). A matMul is 2*batch*m*k*n.
  * The cpu backend is 100-5000x slower (its filter gradient runs at ~0.01 GFLOP/s), so its rows
- * use batch 1 instead of 16 (same per-image shape), attention batch 8 instead of 64, and one or
- * two repetitions; its GFLOP/s are measured on those smaller shapes. The training-step speed-up
+ * use batch 1 instead of 16 (same per-image shape), attention batch 8 instead of 64, and one
+ * timed repetition; its GFLOP/s are measured on those smaller shapes. The training-step speed-up
  * compares wasm and cpu on the same reduced net (a full-size cpu step takes many minutes);
  * wasm's full-size step time is reported as well.
  */
@@ -37,12 +37,14 @@ interface Row {
   gflops: number;
   gflopsBest: number;
   target?: number;
+  /** Target met by the median / by the best repetition. */
   pass?: boolean;
+  passBest?: boolean;
 }
 
 const quick = process.argv.includes('--quick');
 const WASM_REPS = quick ? 4 : 12;
-const CPU_REPS = quick ? 1 : 2;
+const CPU_REPS = 1;
 const CPU_BATCH = 1;
 
 function median(values: number[]): number {
@@ -51,21 +53,27 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** Runs `run` (synchronous on wasm and cpu) `reps` times after a warm-up; returns times in ms. */
+/**
+ * Runs `run` (synchronous on wasm and cpu) `reps` times after `warmups` untimed runs; returns
+ * times in ms. A warm-up that takes over a second counts as the only repetition (slow cpu
+ * kernels gain nothing from a second pass).
+ */
 function timeIt(run: () => tf.Tensor | tf.Tensor[], reps: number, warmups: number): number[] {
-  for (let i = 0; i < warmups; i++) {
-    const out = run();
-    tf.dispose(out);
-  }
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
+  const once = (): number => {
     const start = performance.now();
     const out = run();
     // Reading one value makes sure the work is done on every backend.
     (Array.isArray(out) ? out[0]! : out).dataSync();
-    times.push(performance.now() - start);
+    const ms = performance.now() - start;
     tf.dispose(out);
+    return ms;
+  };
+  for (let i = 0; i < warmups; i++) {
+    const ms = once();
+    if (ms > 1000) return [ms];
   }
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) times.push(once());
   return times;
 }
 
@@ -82,8 +90,12 @@ function measure(
   setup: () => { run: () => tf.Tensor | tf.Tensor[]; dispose: () => void },
 ): void {
   const { run, dispose } = setup();
-  const reps = entry.backend === 'wasm' ? WASM_REPS : CPU_REPS;
-  const times = timeIt(run, reps, entry.backend === 'wasm' ? 2 : 1);
+  const times = timeIt(
+    run,
+    entry.backend === 'wasm' ? WASM_REPS : CPU_REPS,
+    entry.backend === 'wasm' ? 2 : 1,
+  );
+  const reps = times.length;
   dispose();
   const medianMs = median(times);
   const bestMs = Math.min(...times);
@@ -101,9 +113,11 @@ function measure(
   if (entry.target !== undefined && entry.backend === 'wasm') {
     row.target = entry.target;
     row.pass = row.gflops >= entry.target;
+    row.passBest = row.gflopsBest >= entry.target;
   }
   rows.push(row);
-  const target = row.target === undefined ? '' : `  target >= ${row.target}: ${row.pass ? 'ok' : 'MISSED'}`;
+  const verdict = row.pass ? 'ok' : row.passBest ? 'missed by median, met by best' : 'MISSED';
+  const target = row.target === undefined ? '' : `  target >= ${row.target}: ${verdict}`;
   console.log(
     `${row.backend.padEnd(5)} ${row.op.padEnd(30)} ${row.shape.padEnd(36)} ${row.medianMs.toFixed(1).padStart(9)} ms ${row.bestMs.toFixed(1).padStart(9)} ms ${row.gflops.toFixed(1).padStart(7)} ${row.gflopsBest.toFixed(1).padStart(7)}${target}`,
   );
@@ -278,10 +292,10 @@ async function main(): Promise<void> {
     'FLOPs = 2 x multiply-adds; conv gradients count as their forward conv (stride-2 input gradient = stride-2 forward).',
   );
   console.log(
-    `cpu rows: batch ${CPU_BATCH} instead of 16 and ${CPU_REPS} repetition(s); attention batch 8 instead of 64.`,
+    `cpu rows: batch ${CPU_BATCH} instead of 16, attention batch 8 instead of 64, ${CPU_REPS} timed repetition; GFLOP/s on those shapes.`,
   );
   console.log(
-    `${'back'.padEnd(5)} ${'op'.padEnd(30)} ${'shape'.padEnd(36)} ${'median'.padStart(12)} ${'best'.padStart(12)} ${'GFLOP/s'.padStart(7)} ${'best'.padStart(7)}`,
+    `${'back'.padEnd(5)} ${'op'.padEnd(30)} ${'shape'.padEnd(36)} ${'median'.padStart(12)} ${'best'.padStart(12)} ${'GFLOP/s'.padStart(7)} ${'best'.padStart(7)}   (GFLOP/s of the median and of the best repetition)`,
   );
   const rows: Row[] = [];
   for (const backend of ['wasm', 'cpu'] as const) {
@@ -324,11 +338,17 @@ async function main(): Promise<void> {
 
   const loadAfter = loadavg();
   const missed = rows.filter((r) => r.pass === false).map((r) => `${r.op} ${r.shape}`);
-  console.log(
-    missed.length === 0 && speedup >= 100
-      ? '\nall acceptance targets met'
-      : `\nmissed targets: ${[...missed, ...(speedup >= 100 ? [] : ['training step speed-up'])].join('; ')}`,
-  );
+  const missedBest = rows.filter((r) => r.passBest === false).map((r) => `${r.op} ${r.shape}`);
+  console.log(`\nload average after: ${loadAfter.map((l) => l.toFixed(1)).join(' ')}`);
+  if (missed.length === 0 && speedup >= 100) {
+    console.log('all acceptance targets met (medians)');
+  } else {
+    console.log(`targets missed by the median: ${missed.length === 0 ? 'none' : missed.join('; ')}`);
+    console.log(
+      `targets missed even by the best repetition: ${missedBest.length === 0 ? 'none' : missedBest.join('; ')}`,
+    );
+    if (speedup < 100) console.log('training step speed-up below 100x');
+  }
   const here = dirname(fileURLToPath(import.meta.url));
   const outPath = join(here, '..', 'bench-results', 'kernels.json');
   mkdirSync(dirname(outPath), { recursive: true });
@@ -354,6 +374,7 @@ async function main(): Promise<void> {
           speedup,
         },
         missedTargets: missed,
+        missedTargetsByBest: missedBest,
       },
       null,
       2,
