@@ -211,11 +211,13 @@ export function createReferenceNet(options: Partial<ReferenceNetConfig> = {}, se
     h = spatialAttention(h);
     h = temporalAttention(h);
     h = resBlock('mid1', h, e);
-    // Half nearest (tile) and half bilinear upsampling, so both paths and gradients run.
+    // Half nearest (tile) and half bilinear upsampling, so both paths and gradients run. No
+    // half-pixel centres: the cpu backend's gradient ignores them, and the net's gradients are
+    // checked against cpu.
     const [, hh, ww] = h.shape;
     const [nearestHalf, smoothHalf] = tf.split(h, 2, 3) as [tf.Tensor4D, tf.Tensor4D];
     const up = tf.concat(
-      [upsampleNearest(nearestHalf), tf.image.resizeBilinear(smoothHalf, [2 * hh, 2 * ww], false, true)],
+      [upsampleNearest(nearestHalf), tf.image.resizeBilinear(smoothHalf, [2 * hh, 2 * ww], false, false)],
       3,
     );
     let u = conv2d('up', up);

@@ -711,6 +711,44 @@ describe('wasm training kernels vs the cpu backend', () => {
     }
   });
 
+  it('the resizeBilinear gradient equals the exact linear response of the forward op, half-pixel centres included', async () => {
+    // The cpu backend cannot serve as reference: it ignores halfPixelCenters in the gradient
+    // and swaps height and width of non-square gradients. The op is linear in its input, so
+    // its exact gradient for a weighted-sum loss is the change of the loss per unit input.
+    await tf.setBackend('wasm');
+    const rng = new Rng(deriveSeed('wasm-kernels', 'resize'));
+    const shape = [2, 3, 5, 2];
+    const size: [number, number] = [7, 9];
+    for (const [alignCorners, halfPixelCenters] of [
+      [false, false],
+      [true, false],
+      [false, true],
+    ] as const) {
+      const x = tf.tensor(rng.normals(30 * 2), shape);
+      const w = tf.tensor(rng.normals(2 * 7 * 9 * 2), [2, 7, 9, 2]);
+      const loss = (a: tf.Tensor): tf.Scalar =>
+        weighted(tf.image.resizeBilinear(a as tf.Tensor4D, size, alignCorners, halfPixelCenters), w);
+      const before = tf.memory().numTensors;
+      const grad = tf.grad(loss)(x);
+      const got = grad.dataSync();
+      grad.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      const values = x.dataSync();
+      const base = tf.tidy(() => loss(x).dataSync()[0]!);
+      const exact = new Float32Array(values.length);
+      for (let i = 0; i < values.length; i++) {
+        const bumped = Float32Array.from(values);
+        bumped[i]! += 1;
+        exact[i] = tf.tidy(() => loss(tf.tensor(bumped, shape)).dataSync()[0]!) - base;
+      }
+      expect(
+        maxRelError(got, exact),
+        `alignCorners ${alignCorners} halfPixelCenters ${halfPixelCenters}`,
+      ).toBeLessThanOrEqual(TOLERANCE);
+      tf.dispose([x, w]);
+    }
+  });
+
   it('MaxPoolGrad matches cpu (the stock wasm one is wrong for batch or channels > 1)', async () => {
     const rng = new Rng(deriveSeed('wasm-kernels', 'max-pool'));
     for (const [shape, size, stride, pad] of [

@@ -261,7 +261,7 @@ function products(
   // A view stays registered until its last use: XNNPACK keeps y packed per view id, so a y
   // shared by several output batches is packed once; then the view (and the packing) goes.
   const lastUse = new Map<number, number>();
-  yIndex.forEach((iy, i) => lastUse.set(iy, i));
+  for (let i = 0; i < yIndex.length; i++) lastUse.set(yIndex[i]!, i);
   const xViews = new Map<number, number>();
   const yViews = new Map<number, tf.TensorInfo>();
   let xLoaded = -1;

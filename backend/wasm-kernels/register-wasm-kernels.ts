@@ -14,6 +14,7 @@ import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-na
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-native-backprop-input.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { meanConfig } from './mean.js';
+import { resizeBilinearGradConfig } from './resize-bilinear-grad.js';
 import { sliceConfig } from './slice.js';
 import { splitVConfig } from './split-v.js';
 import { rememberStockKernel } from './stock-kernels.js';
@@ -48,6 +49,7 @@ export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   realDivConfig,
   squaredDifferenceConfig,
   concatConfig,
+  resizeBilinearGradConfig,
 ];
 
 let registered = false;
