@@ -711,28 +711,39 @@ describe('wasm training kernels vs the cpu backend', () => {
     }
   });
 
-  it('the resizeBilinear gradient equals the exact linear response of the forward op, half-pixel centres included', async () => {
-    // The cpu backend cannot serve as reference: it ignores halfPixelCenters in the gradient
-    // and swaps height and width of non-square gradients. The op is linear in its input, so
-    // its exact gradient for a weighted-sum loss is the change of the loss per unit input.
+  it('resize and average-pool gradients equal the exact linear response of the forward op', async () => {
+    // Here the cpu backend cannot serve as reference: its resize gradients ignore
+    // halfPixelCenters (and the bilinear one swaps height and width of non-square images), and
+    // its avgPool gradient divides border windows by the full window size while the forward
+    // averages only the pixels inside the image. These ops are linear in their input, so the
+    // exact gradient of a weighted-sum loss is the change of the loss per unit input.
     await tf.setBackend('wasm');
-    const rng = new Rng(deriveSeed('wasm-kernels', 'resize'));
-    const shape = [2, 3, 5, 2];
-    const size: [number, number] = [7, 9];
-    for (const [alignCorners, halfPixelCenters] of [
-      [false, false],
-      [true, false],
-      [false, true],
-    ] as const) {
-      const x = tf.tensor(rng.normals(30 * 2), shape);
-      const w = tf.tensor(rng.normals(2 * 7 * 9 * 2), [2, 7, 9, 2]);
-      const loss = (a: tf.Tensor): tf.Scalar =>
-        weighted(tf.image.resizeBilinear(a as tf.Tensor4D, size, alignCorners, halfPixelCenters), w);
-      const before = tf.memory().numTensors;
+    const rng = new Rng(deriveSeed('wasm-kernels', 'linear-ops'));
+    const shape: [number, number, number, number] = [2, 3, 5, 2];
+    const ops: [string, (a: tf.Tensor4D) => tf.Tensor][] = [
+      ['bilinear', (a) => tf.image.resizeBilinear(a, [7, 9], false, false)],
+      ['bilinear aligned', (a) => tf.image.resizeBilinear(a, [7, 9], true, false)],
+      ['bilinear half-pixel', (a) => tf.image.resizeBilinear(a, [7, 9], false, true)],
+      ['bilinear half-pixel down', (a) => tf.image.resizeBilinear(a, [2, 3], false, true)],
+      ['nearest', (a) => tf.image.resizeNearestNeighbor(a, [6, 10], false, false)],
+      ['nearest aligned', (a) => tf.image.resizeNearestNeighbor(a, [7, 9], true, false)],
+      ['nearest half-pixel', (a) => tf.image.resizeNearestNeighbor(a, [7, 9], false, true)],
+      ['avgPool same', (a) => tf.avgPool(a, [2, 3], [1, 2], 'same')],
+      ['avgPool same s2', (a) => tf.avgPool(a, 2, 2, 'same')],
+      ['avgPool valid', (a) => tf.avgPool(a, 2, 1, 'valid')],
+    ];
+    for (const [name, op] of ops) {
+      const x = tf.tensor4d(rng.normals(60), shape);
+      const outShape = tf.tidy(() => op(x).shape);
+      const w = tf.tensor(rng.normals(tf.util.sizeFromShape(outShape)), outShape);
+      const loss = (a: tf.Tensor): tf.Scalar => weighted(op(a as tf.Tensor4D), w);
+      const tensors = tf.memory().numTensors;
+      const ids = tf.engine().backend.numDataIds();
       const grad = tf.grad(loss)(x);
       const got = grad.dataSync();
       grad.dispose();
-      expect(tf.memory().numTensors).toBe(before);
+      expect(tf.memory().numTensors, `${name} leaked tensors`).toBe(tensors);
+      expect(tf.engine().backend.numDataIds(), `${name} leaked backend data`).toBe(ids);
       const values = x.dataSync();
       const base = tf.tidy(() => loss(x).dataSync()[0]!);
       const exact = new Float32Array(values.length);
@@ -741,10 +752,7 @@ describe('wasm training kernels vs the cpu backend', () => {
         bumped[i]! += 1;
         exact[i] = tf.tidy(() => loss(tf.tensor(bumped, shape)).dataSync()[0]!) - base;
       }
-      expect(
-        maxRelError(got, exact),
-        `alignCorners ${alignCorners} halfPixelCenters ${halfPixelCenters}`,
-      ).toBeLessThanOrEqual(TOLERANCE);
+      expect(maxRelError(got, exact), name).toBeLessThanOrEqual(TOLERANCE);
       tf.dispose([x, w]);
     }
   });

@@ -1,4 +1,5 @@
 import { tf } from '../tf.js';
+import { avgPoolGradConfig } from './avg-pool-grad.js';
 import { batchMatMulConfig } from './batch-mat-mul.js';
 import {
   addConfig,
@@ -15,6 +16,7 @@ import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-nat
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { meanConfig } from './mean.js';
 import { resizeBilinearGradConfig } from './resize-bilinear-grad.js';
+import { resizeNearestNeighborGradConfig } from './resize-nearest-neighbor-grad.js';
 import { sliceConfig } from './slice.js';
 import { splitVConfig } from './split-v.js';
 import { rememberStockKernel } from './stock-kernels.js';
@@ -50,6 +52,8 @@ export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   squaredDifferenceConfig,
   concatConfig,
   resizeBilinearGradConfig,
+  resizeNearestNeighborGradConfig,
+  avgPoolGradConfig,
 ];
 
 let registered = false;
