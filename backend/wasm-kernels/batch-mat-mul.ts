@@ -13,11 +13,13 @@ import { transposeF32, transposeMatrix } from './transpose-f32.js';
  * each written straight into its slice of the output (no slicing or concatenation copies).
  * XNNPACK repacks `Y` for every new tensor (about 3x the cost of transposing it), so each
  * call picks the cheapest (by the cost model below) of
- *   - `C = A B` (X = A, Y = B), transposing whichever operand arrives transposed, and
+ *   - `C = A B` (X = A, Y = B),
  *   - `C = (B^T A^T)^T` (X = B^T, Y = A^T), which packs A instead of B and transposes the
- *     result (and for `A^T B^T` needs no operand transposes at all).
+ *     result (for `A^T B^T` it needs no operand transposes at all),
  *   - the stock scalar C++ loop, for many tiny products where operator setup dominates.
- * When `Y` is the same for every batch (its batch dims are all 1), all batches share one
+ * An operand that arrives the wrong way round is transposed batch by batch into a small
+ * scratch buffer (SIMD tiles) just before its product, while it is still in cache. When `Y`
+ * is the same for every batch (its batch dims are all 1), all batches share one
  * `[batch*r, k] x [k, c]` product. Batch dims broadcast as in `tf.matMul`.
  */
 function batchMatMul(args: {

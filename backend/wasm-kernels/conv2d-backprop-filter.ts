@@ -12,8 +12,9 @@ import { phaseAxis, phaseSplit, tapPhase } from './phase-grid.js';
  * For each tap, the shifted input is then a contiguous `[ci, n*qh*qw]` view of the phase
  * buffer, so each tap is one plain XNNPACK matmul `[ci, L] x [L, co]` written straight into
  * `dW[kh, kw]`; `dy` is packed once and shared by all taps. Grid rows/columns that are not
- * real outputs hold zeros in `dy`, so whatever the shifted view reads there adds nothing.
- * Extra work over the exact MAC count: `qh*qw / (ho*wo)` (1.13x for 32x32 3x3 'same').
+ * real outputs hold zeros in `dy`, so whatever the shifted view reads there adds nothing, and
+ * reads that overrun a row land in the next row's zero padding (see phase-grid.ts).
+ * Extra work over the exact MAC count: `qh*qw / (ho*wo)` (1.06x for 32x32 3x3 'same').
  */
 function conv2dBackpropFilter(args: {
   inputs: tf.NamedTensorInfoMap;
