@@ -21,6 +21,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'print the JSON Schema of job files',
     load: async () => (await import('./commands/schema.js')).schemaCommand,
   },
+  'train-base': {
+    summary: 'train a base video diffusion model (shapes preset by default; resumable)',
+    load: async () => (await import('./commands/train-base.js')).trainBaseCommand,
+  },
+  sample: {
+    summary: 'sample clips from a base model at its own resolution: contact sheet and clips',
+    load: async () => (await import('./commands/sample.js')).sampleCommand,
+  },
   data: {
     summary: 'preview or export synthetic shapes clips',
     load: async () => (await import('./commands/data.js')).dataCommand,
