@@ -8,9 +8,9 @@ import { simdKernels } from './simd-kernels.js';
  * loop; bias and normalisation gradients reduce the leading axes (`[n, h, w, c] -> [c]`),
  * GroupNorm's moments reduce `[1, 3]` of `[n, hw, groups, c/groups]`.
  *
- * Adjacent axes are merged into alternating kept/reduced runs, which are removed from the
- * inside out: an innermost reduced run by the stock C++ sum, any other by SIMD column sums
- * (`addRows`) of each `[reduced, inner]` block. No transposes.
+ * Adjacent axes are merged into alternating kept/reduced runs, which are removed largest
+ * first (the data shrinks fastest): an innermost run by the stock C++ sum, any other by SIMD
+ * column sums (`addRows`) of each `[reduced, everything after it]` block. No transposes.
  */
 export function reduceSum(scope: KernelScope, x: tf.TensorInfo, axes: readonly number[]): tf.TensorInfo {
   const outShape = x.shape.filter((_, i) => !axes.includes(i));
@@ -29,18 +29,20 @@ export function reduceSum(scope: KernelScope, x: tf.TensorInfo, axes: readonly n
   }
   let current = x;
   while (runs.some((run) => run.reduced)) {
-    const last = runs.length - 1;
     const product = (from: number, to: number) =>
       runs.slice(from, to).reduce((acc, run) => acc * run.size, 1);
-    if (runs[last]!.reduced) {
-      const outer = product(0, last);
-      const flat = scope.reshape(current, [outer, runs[last]!.size]);
+    // The largest reduced run goes first: it shrinks the data the most.
+    let k = -1;
+    runs.forEach((run, i) => {
+      if (run.reduced && (k < 0 || run.size > runs[k]!.size)) k = i;
+    });
+    const last = runs.length - 1;
+    if (k === last) {
+      const flat = scope.reshape(current, [product(0, last), runs[last]!.size]);
       current = scope.run('Sum', { x: flat }, { axis: [1], keepDims: false }, { stock: true });
       runs.pop();
       continue;
     }
-    let k = last;
-    while (!runs[k]!.reduced) k--;
     const outer = product(0, k);
     const reduce = runs[k]!.size;
     const inner = product(k + 1, runs.length);
@@ -59,10 +61,12 @@ export function reduceSum(scope: KernelScope, x: tf.TensorInfo, axes: readonly n
         }
       }
     }
+    if (current !== x) scope.release(current);
     current = out;
-    runs.splice(k, runs.length - k, { size: inner, reduced: false });
-    if (k > 0 && !runs[k - 1]!.reduced) {
-      runs[k - 1]!.size *= inner;
+    // Drop run k and merge the runs that become neighbours if they are alike.
+    runs.splice(k, 1);
+    if (k > 0 && k < runs.length && runs[k - 1]!.reduced === runs[k]!.reduced) {
+      runs[k - 1]!.size *= runs[k]!.size;
       runs.splice(k, 1);
     }
   }
