@@ -20,8 +20,10 @@ import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createGradientExchange } from '../backend/gradient-exchange.js';
 import { selectBackend } from '../backend/select-backend.js';
 import { tf } from '../backend/tf.js';
+import { WorkerPool } from '../backend/worker-pool.js';
 import { createReferenceNet, REFERENCE_NET_DEFAULTS, type ReferenceNetConfig } from './reference-net.js';
 
 type BackendId = 'wasm' | 'cpu';
@@ -316,6 +318,43 @@ function trainSteps(
   return { backend, steps, medianMs: median(times), bestMs: Math.min(...times), cpuMs: median(cpu), loss };
 }
 
+/**
+ * Data-parallel steps/s of the full reference net over 1 and 2 workers at the same global
+ * batch (4 clips of 8 frames): each worker owns a single-threaded wasm backend.
+ */
+async function dataParallel(
+  steps: number,
+): Promise<{ workers: number; medianMs: number; stepsPerSecond: number }[]> {
+  const results: { workers: number; medianMs: number; stepsPerSecond: number }[] = [];
+  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  const task = {
+    module: new URL(`./reference-net-task.${ext}`, import.meta.url),
+    name: 'referenceDataParallelSteps',
+  };
+  for (const workers of [1, 2]) {
+    const pool = await WorkerPool.create({ size: workers, backend: 'wasm' });
+    try {
+      const probe = createReferenceNet(REFERENCE_NET_DEFAULTS, 1);
+      const length = probe.parameterCount;
+      probe.dispose();
+      const exchange = createGradientExchange(workers, length);
+      const ranks = await pool.broadcast<{ stepMs: number[] }>(task, () => ({
+        globalClips: 4,
+        steps,
+        warmups: 2,
+        exchange,
+      }));
+      // A step ends when the slowest rank ends it.
+      const perStep = ranks[0]!.stepMs.map((_, i) => Math.max(...ranks.map((r) => r.stepMs[i]!)));
+      const medianMs = median(perStep);
+      results.push({ workers, medianMs, stepsPerSecond: 1000 / medianMs });
+    } finally {
+      await pool.close();
+    }
+  }
+  return results;
+}
+
 async function main(): Promise<void> {
   const loadBefore = loadavg();
   const info = await selectBackend({ backend: 'wasm' });
@@ -370,6 +409,20 @@ async function main(): Promise<void> {
   const speedup = cpuSmall.medianMs / wasmSmall.medianMs;
   console.log(
     `speed-up wasm vs cpu on the reduced net: ${speedup.toFixed(0)}x wall-clock medians, ${(cpuSmall.cpuMs / wasmSmall.cpuMs).toFixed(0)}x CPU time (target >= 100x: ${speedup >= 100 ? 'ok' : 'MISSED'})`,
+  );
+
+  console.log(
+    '\ndata-parallel training of the full reference net, global batch 4 clips x 8 frames, wasm workers:',
+  );
+  const parallel = await dataParallel(quick ? 4 : 10);
+  for (const p of parallel) {
+    console.log(
+      `  ${p.workers} worker(s): ${p.medianMs.toFixed(0)} ms per step, ${p.stepsPerSecond.toFixed(2)} steps/s`,
+    );
+  }
+  const parallelSpeedup = parallel[1]!.stepsPerSecond / parallel[0]!.stepsPerSecond;
+  console.log(
+    `  2 workers vs 1: ${parallelSpeedup.toFixed(2)}x steps/s (target >= 1.7x: ${parallelSpeedup >= 1.7 ? 'ok' : 'MISSED'})`,
   );
 
   const loadAfter = loadavg();
@@ -431,6 +484,7 @@ async function main(): Promise<void> {
           cpuReduced: cpuSmall,
           speedup,
         },
+        dataParallel: { globalBatch: '4 clips x 8 frames', results: parallel, speedup: parallelSpeedup },
         missedTargets: missed,
         missedTargetsByAllMeasures: missedEverywhere,
       },
