@@ -189,7 +189,7 @@ function lucasKanadeStep(
 }
 
 function clip1(v: number): number {
-  return v < -1 ? -1 : v > 1 ? 1 : v;
+  return Math.min(1, Math.max(-1, v));
 }
 
 /**

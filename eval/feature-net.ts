@@ -22,9 +22,10 @@ import { type FeatureSet, featureSet } from './feature-set.js';
  *
  * Layers (ReLU after each): conv 3x3 (3 -> c0) at 32x32; conv 3x3 stride 2 (c0 -> c1) to
  * 16x16; temporal residual conv (kernel 3 over frames); conv stride 2 (c1 -> c2) to 8x8;
- * temporal residual conv; conv stride 2 (c2 -> c3) to 4x4; temporal conv stride 2 (16 -> 8
- * frames); spatial mean -> [batch, 8, c3]; pooled over time as [mean over frames, mean
- * |difference of consecutive frames|] -> 2 c3; dense -> FEATURE_DIM (the features); heads.
+ * temporal residual conv; conv stride 2 (c2 -> c3) to 4x4; temporal residual conv; mean
+ * over frame pairs (16 -> 8 frames); per frame the spatial mean and max -> [batch, 8, c3] each; pooled over time as
+ * [mean of the spatial means, mean of the spatial maxima, mean |difference of consecutive
+ * spatial means|] -> 3 c3; dense + ReLU -> FEATURE_DIM (the features); linear heads.
  * Temporal convs run as 2-D convs with [3, 1] kernels on [batch, frames, h * w, c] (fast on
  * every backend, unlike conv3d on wasm).
  */
@@ -36,7 +37,7 @@ export interface FeatureNetConfig {
   readonly featureDim: number;
 }
 
-export const DEFAULT_FEATURE_NET_CONFIG: FeatureNetConfig = { channels: [16, 32, 64, 96], featureDim: 128 };
+export const DEFAULT_FEATURE_NET_CONFIG: FeatureNetConfig = { channels: [32, 64, 96, 128], featureDim: 128 };
 
 /**
  * Output heads, in order, as [name, groups, classes]: a softmax over `classes` per group
@@ -72,54 +73,82 @@ export function featureNetParams(config: FeatureNetConfig = DEFAULT_FEATURE_NET_
   return [
     ...conv2dParams('conv0', [3, 3], 3, c0),
     ...conv2dParams('conv1', [3, 3], c0, c1),
-    ...conv2dParams('time1', [3, 1], c1, c1),
+    // Temporal residual convs start at zero (identity), so single-frame training of the
+    // spatial trunk and the later 16-frame training share one parameter set.
+    ...conv2dParams('time1', [3, 1], c1, c1, true),
     ...conv2dParams('conv2', [3, 3], c1, c2),
-    ...conv2dParams('time2', [3, 1], c2, c2),
+    ...conv2dParams('time2', [3, 1], c2, c2, true),
     ...conv2dParams('conv3', [3, 3], c2, c3),
-    ...conv2dParams('time3', [3, 1], c3, c3),
-    ...linearParams('features', 2 * c3, config.featureDim),
+    ...conv2dParams('time3', [3, 1], c3, c3, true),
+    ...linearParams('features', 3 * c3, config.featureDim),
     ...linearParams('heads', config.featureDim, FEATURE_NET_OUTPUTS),
+    // Training-only 1x1 heads (per-pixel colour 9 + shape 8 at 16x16, object centres 2 at 8x8).
+    ...conv2dParams('aux.segment', [1, 1], c1, AUX_SEGMENT_CLASSES),
+    ...conv2dParams('aux.centre', [1, 1], c2, 2),
   ];
 }
+
+/** Logits of the per-pixel auxiliary head: 9 colour classes then 8 shape classes. */
+export const AUX_SEGMENT_CLASSES = 17;
 
 export interface FeatureNetOutput {
   /** [batch, featureDim]: the evaluation features. */
   readonly features: tf.Tensor2D;
   /** [batch, FEATURE_NET_OUTPUTS]: head logits / regression values. */
   readonly outputs: tf.Tensor2D;
+  /** Training only (when asked for): [batch * frames, 16, 16, 17] and [batch * frames, 8, 8, 2] logits. */
+  readonly aux?: { readonly segment: tf.Tensor4D; readonly centre: tf.Tensor4D };
 }
 
-/** Forward pass on x [batch * 16, 32, 32, 3] in [-1, 1]. Synchronous; call inside tf.tidy. */
-export function featureNetForward(p: ParamLookup, x: tf.Tensor4D, batch: number): FeatureNetOutput {
-  const t = FEATURE_NET_FRAMES;
+/**
+ * Forward pass on x [batch * frames, 32, 32, 3] in [-1, 1]; frames is 16 for evaluation.
+ * Training also runs it on single frames (frames = 1: the temporal convs see only their
+ * centre tap and the motion half of the pooled vector is zero), which is how the spatial
+ * trunk is trained cheaply first. Synchronous; call inside tf.tidy.
+ */
+export function featureNetForward(
+  p: ParamLookup,
+  x: tf.Tensor4D,
+  batch: number,
+  frames: number = FEATURE_NET_FRAMES,
+  withAux = false,
+): FeatureNetOutput {
+  const t = frames;
   let h = tf.relu(conv2d(p, 'conv0', x));
   h = tf.relu(conv2d(p, 'conv1', h, 2));
   h = temporalResidual(p, 'time1', h, batch, t);
+  const segment = withAux ? conv2d(p, 'aux.segment', h) : undefined;
   h = tf.relu(conv2d(p, 'conv2', h, 2));
   h = temporalResidual(p, 'time2', h, batch, t);
+  const centre = withAux ? conv2d(p, 'aux.centre', h) : undefined;
   h = tf.relu(conv2d(p, 'conv3', h, 2));
+  h = temporalResidual(p, 'time3', h, batch, t);
   const [, hh, ww, c] = h.shape;
-  // Temporal conv with stride 2 over frames: [batch, 16, hw, c] -> [batch, 8, hw, c].
+  // Mean over frame pairs: [batch, 16, hw, c] -> [batch, 8, hw, c] (a single frame stays as is).
   const seq = tf.reshape(h, [batch, t, hh * ww, c]) as tf.Tensor4D;
-  const down = tf.relu(
-    tf.add(tf.conv2d(seq, p('time3.kernel') as tf.Tensor4D, [2, 1], 'same'), p('time3.bias')),
-  ) as tf.Tensor4D;
+  const down =
+    t >= 2 && t % 2 === 0 ? (tf.mean(tf.reshape(seq, [batch, t / 2, 2, hh * ww, c]), 2) as tf.Tensor4D) : seq;
   const perFrame = tf.mean(down, 2) as tf.Tensor3D; // [batch, 8, c]
-  const frames = perFrame.shape[1];
+  // Spatial max as well as mean: presence of a small object survives a max, not a mean.
+  const peak = tf.mean(tf.max(down, 2), 1);
+  const pooledFrames = perFrame.shape[1];
   const mean = tf.mean(perFrame, 1);
-  const motion = tf.mean(
-    tf.abs(
-      tf.sub(
-        tf.slice(perFrame, [0, 1, 0], [batch, frames - 1, c]),
-        tf.slice(perFrame, [0, 0, 0], [batch, frames - 1, c]),
-      ),
-    ),
-    1,
-  );
-  const pooled = tf.concat([mean, motion], 1);
+  const motion =
+    pooledFrames < 2
+      ? tf.zerosLike(mean)
+      : tf.mean(
+          tf.abs(
+            tf.sub(
+              tf.slice(perFrame, [0, 1, 0], [batch, pooledFrames - 1, c]),
+              tf.slice(perFrame, [0, 0, 0], [batch, pooledFrames - 1, c]),
+            ),
+          ),
+          1,
+        );
+  const pooled = tf.concat([mean, peak, motion], 1);
   const features = tf.relu(linear(p, 'features', pooled)) as tf.Tensor2D;
   const outputs = linear(p, 'heads', features) as tf.Tensor2D;
-  return { features, outputs };
+  return segment && centre ? { features, outputs, aux: { segment, centre } } : { features, outputs };
 }
 
 /** relu(x + conv_t(x)) with a [3, 1] kernel over frames; x [batch * frames, h, w, c] (already >= 0). */

@@ -162,7 +162,7 @@ function segmentDistance2(r: number, g: number, b: number, sa: Rgb, sb: Rgb): nu
   const wz = b - sa[2];
   const len2 = ex * ex + ey * ey + ez * ez;
   let u = len2 > 0 ? (wx * ex + wy * ey + wz * ez) / len2 : 0;
-  u = u < 0 ? 0 : u > 1 ? 1 : u;
+  u = Math.min(1, Math.max(0, u));
   const dx = wx - u * ex;
   const dy = wy - u * ey;
   const dz = wz - u * ez;

@@ -1,14 +1,19 @@
 /**
  * Trains the evaluation feature network (eval/feature-net.ts) on rendered shapes clips and
- * writes presets/feature-net/feature-net.safetensors.
+ * writes presets/feature-net/feature-net.safetensors (the command used for the shipped weights
+ * is in presets/feature-net/README.md):
  *
- *   npx tsx eval/train-feature-net.ts --steps 900 --batch 16 --seed 1 --backend wasm \
- *     --out presets/feature-net [--log train.log]
+ *   npx tsx eval/train-feature-net.ts --frame-steps 2500 --frame-batch 64 --clip-steps 250 \
+ *     --clip-batch 8 --seed 1 --backend wasm --out presets/feature-net [--log train.log]
  *
- * Training clips come from the endless shapes stream (train split, 32 x 32 x 16, seeded);
- * accuracies are measured on a fixed held-out set (the held-out split, disjoint seeds).
- * Adam with linear warmup and cosine decay; the loss is the sum of the softmax cross-entropies
- * of the count / background heads plus 4 x the squared error of the speed head.
+ * Training clips come from the endless shapes stream (train split, 32 x 32 x 16, seeded) through
+ * a pool of rendered clips refreshed a few per update; accuracies are measured on a fixed
+ * held-out set (the held-out split, disjoint seeds). Phase 1 updates on single frames, phase 2
+ * on whole clips (temporal convs, feature layer and heads only). Adam with linear warmup and
+ * cosine decay. The loss sums the softmax
+ * cross-entropies of the count and background heads, the squared error of the speed head
+ * (phase 2, at a fifth of the peak learning rate), and dense auxiliary terms (per-pixel colour and shape at 16 x 16, object centres
+ * at 8 x 8) that teach the trunk object detectors quickly.
  */
 import { appendFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -19,6 +24,7 @@ import { makeShapesSet } from '../data/make-shapes-set.js';
 import type { ShapesSample } from '../data/shapes-sample.js';
 import { shapesStream } from '../data/shapes-stream.js';
 import { createParams, lookupParams } from '../model/param-spec.js';
+import { deriveSeed, Rng } from '../util/rng.js';
 import {
   DEFAULT_FEATURE_NET_CONFIG,
   FEATURE_NET_FRAMES,
@@ -29,15 +35,30 @@ import {
   featureNetInput,
   featureNetParams,
 } from './feature-net.js';
-import { featureNetTargets, TARGET_GROUPS } from './feature-net-targets.js';
+import {
+  CENTRE_SIZE,
+  type DenseTargets,
+  featureNetDenseTargets,
+  featureNetTargets,
+  SEGMENT_SIZE,
+  TARGET_GROUPS,
+} from './feature-net-targets.js';
 
 export interface TrainFeatureNetOptions {
-  readonly steps: number;
-  readonly batch: number;
+  /** Phase 1: updates on single frames (spatial trunk and the per-frame heads). */
+  readonly frameSteps: number;
+  /** Frames per phase-1 update. */
+  readonly frameBatch: number;
+  /** Phase 2: updates on whole 16-frame clips (everything, including the speed head). */
+  readonly clipSteps: number;
+  readonly clipBatch: number;
   readonly seed: number;
   readonly lr: number;
   readonly out: string;
   readonly heldout: number;
+  /** Clips kept rendered in memory; `refresh` of them are replaced by new stream clips per update. */
+  readonly pool: number;
+  readonly refresh: number;
   readonly evalEvery: number;
   readonly log?: (line: string) => void;
 }
@@ -55,7 +76,8 @@ export interface HeldoutAccuracy {
   readonly speedMae: number;
 }
 
-const PER_CLIP = FEATURE_NET_FRAMES * FEATURE_NET_SIZE * FEATURE_NET_SIZE * 3;
+const PER_FRAME = FEATURE_NET_SIZE * FEATURE_NET_SIZE * 3;
+const PER_CLIP = FEATURE_NET_FRAMES * PER_FRAME;
 
 function batchTensors(samples: readonly ShapesSample[]): {
   x: Float32Array;
@@ -74,16 +96,21 @@ function batchTensors(samples: readonly ShapesSample[]): {
   return { x, classes, speed };
 }
 
-/** Sum of per-group softmax cross-entropies + 4 x speed MSE. outputs [B, FEATURE_NET_OUTPUTS]. */
-function lossOf(outputs: tf.Tensor2D, classes: tf.Tensor2D, speed: tf.Tensor1D): tf.Scalar {
+/**
+ * Sum of per-group softmax cross-entropies + speed MSE (the speed term only when `speed`
+ * is given: single frames carry no motion). outputs [B, FEATURE_NET_OUTPUTS].
+ */
+function lossOf(outputs: tf.Tensor2D, classes: tf.Tensor2D, speed: tf.Tensor1D | undefined): tf.Scalar {
   const b = outputs.shape[0];
   let offset = 0;
   let group = 0;
   const terms: tf.Scalar[] = [];
   for (const [, groups, n] of FEATURE_NET_HEADS) {
     if (n === 1) {
-      const pred = tf.reshape(tf.slice(outputs, [0, offset], [b, 1]), [b]);
-      terms.push(tf.mul(4, tf.mean(tf.square(tf.sub(pred, speed)))) as tf.Scalar);
+      if (speed) {
+        const pred = tf.reshape(tf.slice(outputs, [0, offset], [b, 1]), [b]);
+        terms.push(tf.mean(tf.square(tf.sub(pred, speed))) as tf.Scalar);
+      }
     } else {
       const logits = tf.reshape(tf.slice(outputs, [0, offset], [b, groups * n]), [b * groups, n]);
       const labels = tf.reshape(tf.slice(classes, [0, group], [b, groups]), [b * groups]);
@@ -171,65 +198,199 @@ function argmax(row: Float32Array, offset: number, n: number): number {
   return best;
 }
 
-/** Trains from scratch and saves the weights; returns the final held-out accuracies. */
-export async function trainFeatureNet(options: TrainFeatureNetOptions): Promise<HeldoutAccuracy> {
-  const log = options.log ?? (() => {});
-  const config = DEFAULT_FEATURE_NET_CONFIG;
-  const specs = featureNetParams(config);
-  const params = createParams(specs, options.seed, true);
-  const net = new FeatureNet(config, params);
-  const p = lookupParams(params);
-  const vars = [...params.values()];
-  const m = vars.map((v) => tf.variable(tf.zerosLike(v), false));
-  const s = vars.map((v) => tf.variable(tf.zerosLike(v), false));
-  const beta1 = 0.9;
-  const beta2 = 0.999;
-  const heldout = makeShapesSet({ seed: options.seed, count: options.heldout, split: 'heldout' }).samples;
-  const stream = shapesStream(options.seed);
-  const warmup = Math.min(50, Math.floor(options.steps / 10));
-  const started = performance.now();
-  let smoothed = Number.NaN;
-  for (let step = 0; step < options.steps; step++) {
-    const lr =
-      step < warmup
-        ? (options.lr * (step + 1)) / warmup
-        : options.lr *
-          (0.05 +
-            0.95 * 0.5 * (1 + Math.cos((Math.PI * (step - warmup)) / Math.max(1, options.steps - warmup))));
-    const samples: ShapesSample[] = [];
-    for (let i = 0; i < options.batch; i++) samples.push(stream.next().value);
-    const { x, classes, speed } = batchTensors(samples);
-    const lossValue = tf.tidy(() => {
-      const xt = tf.tensor4d(x, [options.batch * FEATURE_NET_FRAMES, FEATURE_NET_SIZE, FEATURE_NET_SIZE, 3]);
-      const ct = tf.tensor2d(classes, [options.batch, TARGET_GROUPS], 'int32');
-      const st = tf.tensor1d(speed);
-      const { value, grads } = tf.variableGrads(
-        () => lossOf(featureNetForward(p, xt, options.batch).outputs, ct, st),
-        vars,
-      );
-      const k = step + 1;
-      const c1 = 1 - beta1 ** k;
-      const c2 = 1 - beta2 ** k;
-      vars.forEach((v, i) => {
-        const g = grads[v.name]!;
-        const mi = tf.add(tf.mul(beta1, m[i]!), tf.mul(1 - beta1, g));
-        const si = tf.add(tf.mul(beta2, s[i]!), tf.mul(1 - beta2, tf.square(g)));
-        m[i]!.assign(mi);
-        s[i]!.assign(si);
-        v.assign(tf.sub(v, tf.div(tf.mul(lr / c1, mi), tf.add(tf.sqrt(tf.div(si, c2)), 1e-8))));
+/**
+ * Clips kept rendered as uint8 (with their targets), refreshed from the stream a few at a time:
+ * rendering every training clip anew would cost as much as the update itself.
+ */
+class ClipPool {
+  private readonly bytes: Uint8Array;
+  private readonly targets: ReturnType<typeof featureNetTargets>[] = [];
+  private readonly dense: DenseTargets[] = [];
+  private next = 0;
+
+  constructor(
+    readonly size: number,
+    private readonly stream: Generator<ShapesSample, never, undefined>,
+  ) {
+    this.bytes = new Uint8Array(size * PER_CLIP);
+    for (let i = 0; i < size; i++) this.replace(i);
+  }
+
+  private replace(i: number): void {
+    const s = this.stream.next().value;
+    const input = featureNetInput(s.clip);
+    const base = i * PER_CLIP;
+    // Store [0, 1] values as bytes; the renderer's output is itself 8-bit-exact enough for training.
+    for (let k = 0; k < PER_CLIP; k++) this.bytes[base + k] = Math.round((input[k]! + 1) * 127.5);
+    this.targets[i] = featureNetTargets(s.scene);
+    this.dense[i] = featureNetDenseTargets(s.scene, FEATURE_NET_FRAMES);
+  }
+
+  refresh(n: number): void {
+    for (let k = 0; k < n; k++) {
+      this.replace(this.next);
+      this.next = (this.next + 1) % this.size;
+    }
+  }
+
+  /** `count` (clip, frame) draws, or whole clips when `frames` is 16. */
+  batch(rng: Rng, count: number, frames: 1 | 16): Batch {
+    const per = frames * PER_FRAME;
+    const x = new Float32Array(count * per);
+    const classes = new Int32Array(count * TARGET_GROUPS);
+    const speed = new Float32Array(count);
+    const seg = SEGMENT_SIZE * SEGMENT_SIZE;
+    const cen = CENTRE_SIZE * CENTRE_SIZE;
+    const colour = new Int32Array(count * frames * seg);
+    const shape = new Int32Array(count * frames * seg);
+    const centre = new Int32Array(count * frames * cen);
+    for (let i = 0; i < count; i++) {
+      const clip = rng.int(this.size);
+      const t = frames === 1 ? rng.int(FEATURE_NET_FRAMES) : 0;
+      const src = clip * PER_CLIP + t * PER_FRAME;
+      for (let k = 0; k < per; k++) x[i * per + k] = this.bytes[src + k]! / 127.5 - 1;
+      const target = this.targets[clip]!;
+      classes.set(target.classes, i * TARGET_GROUPS);
+      speed[i] = target.speed;
+      const d = this.dense[clip]!;
+      colour.set(d.colour.subarray(t * seg, (t + frames) * seg), i * frames * seg);
+      shape.set(d.shape.subarray(t * seg, (t + frames) * seg), i * frames * seg);
+      centre.set(d.centre.subarray(t * cen, (t + frames) * cen), i * frames * cen);
+    }
+    return { x, classes, speed, colour, shape, centre };
+  }
+}
+
+interface Batch {
+  readonly x: Float32Array;
+  readonly classes: Int32Array;
+  readonly speed: Float32Array;
+  /** Dense auxiliary labels per frame: [n * frames * 16 * 16] (x2) and [n * frames * 8 * 8]. */
+  readonly colour: Int32Array;
+  readonly shape: Int32Array;
+  readonly centre: Int32Array;
+}
+
+/** Mean softmax cross-entropy of logits [..., n] (flattened) against integer labels. */
+function denseLoss(logits: tf.Tensor, labels: Int32Array, n: number): tf.Scalar {
+  const flat = tf.reshape(logits, [-1, n]);
+  return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(labels, 'int32'), n), flat) as tf.Scalar;
+}
+
+/** Per-pixel colour and shape, and object centres: the auxiliary terms of the training loss. */
+function auxLoss(aux: NonNullable<ReturnType<typeof featureNetForward>['aux']>, b: Batch): tf.Scalar {
+  const colourLogits = tf.slice(aux.segment, [0, 0, 0, 0], [-1, -1, -1, 9]);
+  const shapeLogits = tf.slice(aux.segment, [0, 0, 0, 9], [-1, -1, -1, 8]);
+  return tf.addN([
+    tf.mul(2, denseLoss(colourLogits, b.colour, 9)),
+    tf.mul(2, denseLoss(shapeLogits, b.shape, 8)),
+    tf.mul(4, denseLoss(aux.centre, b.centre, 2)),
+  ]) as tf.Scalar;
+}
+
+/** Adam on tf variables (plain tf ops, so any backend), with a per-update learning rate. */
+class Adam {
+  private readonly m: tf.Variable[];
+  private readonly v: tf.Variable[];
+  private updates = 0;
+
+  constructor(private readonly vars: tf.Variable[]) {
+    this.m = vars.map((x) => tf.variable(tf.zerosLike(x), false));
+    this.v = vars.map((x) => tf.variable(tf.zerosLike(x), false));
+  }
+
+  /** One update minimising `loss`; returns the loss value. Call outside tf.tidy. */
+  async step(loss: () => tf.Scalar, lr: number): Promise<number> {
+    this.updates += 1;
+    const k = this.updates;
+    const value = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(loss, this.vars);
+      const c1 = 1 - 0.9 ** k;
+      const c2 = 1 - 0.999 ** k;
+      this.vars.forEach((w, i) => {
+        const g = grads[w.name]!;
+        const m = tf.add(tf.mul(0.9, this.m[i]!), tf.mul(0.1, g));
+        const v = tf.add(tf.mul(0.999, this.v[i]!), tf.mul(0.001, tf.square(g)));
+        this.m[i]!.assign(m);
+        this.v[i]!.assign(v);
+        w.assign(tf.sub(w, tf.div(tf.mul(lr / c1, m), tf.add(tf.sqrt(tf.div(v, c2)), 1e-8))));
       });
       return value;
     });
-    const loss = (await lossValue.data())[0]!;
-    lossValue.dispose();
-    smoothed = Number.isNaN(smoothed) ? loss : 0.95 * smoothed + 0.05 * loss;
-    if (step % 10 === 0 || step === options.steps - 1) {
+    const out = (await value.data())[0]!;
+    value.dispose();
+    return out;
+  }
+
+  dispose(): void {
+    for (const x of [...this.m, ...this.v]) x.dispose();
+  }
+}
+
+/** Linear warmup over `warmup` updates, then cosine decay to 5% of `peak` at `total`. */
+function cosineLr(step: number, total: number, peak: number, warmup: number): number {
+  if (step < warmup) return (peak * (step + 1)) / warmup;
+  const progress = (step - warmup) / Math.max(1, total - warmup);
+  return peak * (0.05 + 0.95 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, progress))));
+}
+
+/**
+ * Trains from scratch and saves the weights; returns the final held-out accuracies.
+ * Phase 1 trains on single frames drawn from the pool (the temporal convs start as identity,
+ * so this trains the spatial trunk and the count / colour / background heads at 1/16 of the
+ * cost per example); phase 2 trains the temporal convs, feature layer and heads on whole
+ * clips, adding the speed head.
+ */
+export async function trainFeatureNet(options: TrainFeatureNetOptions): Promise<HeldoutAccuracy> {
+  const log = options.log ?? (() => {});
+  const config = DEFAULT_FEATURE_NET_CONFIG;
+  const params = createParams(featureNetParams(config), options.seed, true);
+  const net = new FeatureNet(config, params);
+  const p = lookupParams(params);
+  const adam = new Adam([...params.values()]);
+  // Phase 2 leaves the spatial convs as phase 1 left them: only the temporal convs, the
+  // feature layer and the heads adapt to motion, so the speed head cannot disturb the trunk.
+  const temporalNames = [...params.keys()].filter((n) => /^(time\d|features|heads)\./.test(n));
+  const adamClips = new Adam(temporalNames.map((n) => params.get(n)!));
+  const heldout = makeShapesSet({ seed: options.seed, count: options.heldout, split: 'heldout' }).samples;
+  const started = performance.now();
+  const pool = new ClipPool(options.pool, shapesStream(options.seed));
+  log(`pool of ${options.pool} clips rendered in ${((performance.now() - started) / 1000).toFixed(0)}s`);
+  const rng = new Rng(deriveSeed(options.seed, 'feature-net-batches'));
+  const total = options.frameSteps + options.clipSteps;
+  let smoothed = Number.NaN;
+  for (let step = 0; step < total; step++) {
+    const phase1 = step < options.frameSteps;
+    const lr = phase1
+      ? cosineLr(step, options.frameSteps, options.lr, Math.min(100, Math.floor(options.frameSteps / 10)))
+      : // Gentler on whole clips: the new speed head's first errors must not wreck the trunk.
+        cosineLr(
+          step - options.frameSteps,
+          options.clipSteps,
+          options.lr / 5,
+          Math.min(50, options.clipSteps),
+        );
+    const frames = phase1 ? 1 : FEATURE_NET_FRAMES;
+    const count = phase1 ? options.frameBatch : options.clipBatch;
+    pool.refresh(options.refresh);
+    const b = pool.batch(rng, count, frames as 1 | 16);
+    const loss = await (phase1 ? adam : adamClips).step(() => {
+      const x = tf.tensor4d(b.x, [count * frames, FEATURE_NET_SIZE, FEATURE_NET_SIZE, 3]);
+      const classes = tf.tensor2d(b.classes, [count, TARGET_GROUPS], 'int32');
+      const out = featureNetForward(p, x, count, frames, true);
+      return tf.add(
+        lossOf(out.outputs, classes, phase1 ? undefined : tf.tensor1d(b.speed)),
+        auxLoss(out.aux!, b),
+      ) as tf.Scalar;
+    }, lr);
+    smoothed = Number.isNaN(smoothed) || step === options.frameSteps ? loss : 0.95 * smoothed + 0.05 * loss;
+    if (step % 25 === 0 || step === total - 1) {
       const seconds = (performance.now() - started) / 1000;
       log(
-        `step ${step} loss ${loss.toFixed(4)} smoothed ${smoothed.toFixed(4)} lr ${lr.toExponential(2)} ${seconds.toFixed(0)}s`,
+        `${phase1 ? 'frames' : 'clips'} step ${step} loss ${loss.toFixed(4)} smoothed ${smoothed.toFixed(4)} lr ${lr.toExponential(2)} ${seconds.toFixed(0)}s`,
       );
     }
-    if ((step + 1) % options.evalEvery === 0 && step + 1 < options.steps) {
+    if ((step + 1) % options.evalEvery === 0 && step + 1 < total) {
       log(`heldout @${step + 1}: ${JSON.stringify(await heldoutAccuracy(net, heldout))}`);
     }
   }
@@ -238,14 +399,17 @@ export async function trainFeatureNet(options: TrainFeatureNetOptions): Promise<
   log(`final heldout (${options.heldout} clips): ${JSON.stringify(accuracy)} after ${seconds.toFixed(0)}s`);
   await mkdir(options.out, { recursive: true });
   await net.save(options.out, {
-    trainedSteps: String(options.steps),
-    batch: String(options.batch),
+    frameSteps: String(options.frameSteps),
+    frameBatch: String(options.frameBatch),
+    clipSteps: String(options.clipSteps),
+    clipBatch: String(options.clipBatch),
     seed: String(options.seed),
     lr: String(options.lr),
     seconds: seconds.toFixed(0),
     heldoutAccuracy: JSON.stringify(accuracy),
   });
-  for (const v of [...m, ...s]) v.dispose();
+  adam.dispose();
+  adamClips.dispose();
   net.dispose();
   return accuracy;
 }
@@ -253,13 +417,17 @@ export async function trainFeatureNet(options: TrainFeatureNetOptions): Promise<
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      steps: { type: 'string', default: '900' },
-      batch: { type: 'string', default: '16' },
+      'frame-steps': { type: 'string', default: '3000' },
+      'frame-batch': { type: 'string', default: '64' },
+      'clip-steps': { type: 'string', default: '400' },
+      'clip-batch': { type: 'string', default: '16' },
+      pool: { type: 'string', default: '2048' },
+      refresh: { type: 'string', default: '4' },
       seed: { type: 'string', default: '1' },
       lr: { type: 'string', default: '0.002' },
       out: { type: 'string', default: 'presets/feature-net' },
       heldout: { type: 'string', default: '256' },
-      'eval-every': { type: 'string', default: '200' },
+      'eval-every': { type: 'string', default: '500' },
       backend: { type: 'string', default: 'wasm' },
       log: { type: 'string' },
     },
@@ -272,8 +440,12 @@ async function main(): Promise<void> {
   const info = await selectBackend({ backend: values.backend as BackendRequest });
   log(`backend ${info.reason}; args ${JSON.stringify(values)}`);
   await trainFeatureNet({
-    steps: Number(values.steps),
-    batch: Number(values.batch),
+    frameSteps: Number(values['frame-steps']),
+    frameBatch: Number(values['frame-batch']),
+    clipSteps: Number(values['clip-steps']),
+    clipBatch: Number(values['clip-batch']),
+    pool: Number(values.pool),
+    refresh: Number(values.refresh),
     seed: Number(values.seed),
     lr: Number(values.lr),
     out: values.out,
