@@ -26,6 +26,10 @@ export async function runClipSampler(
     const options = {
       steps: clip.steps,
       startStep,
+      // Pixel-space model: clean samples live in [-1, 1]; clipping each predicted x0 keeps the
+      // early, high-noise steps (where x0 = (x - sqrt(1-abar) eps) / sqrt(abar) amplifies any
+      // eps error) from blowing colours out.
+      clipX0: true,
       signal: context.signal,
       onProgress: (p: { step: number; totalSteps: number }) =>
         context.onProgress?.({
