@@ -9,7 +9,10 @@ export interface LossPlotPoint {
 export interface LossPlotOptions {
   readonly width?: number;
   readonly height?: number;
-  /** EMA factor of the smoothed curve (0 = no smoothing), bias-corrected. Default 0.98. */
+  /**
+   * EMA factor of the smoothed curve (0 = no smoothing), bias-corrected. Default: an average
+   * over about 1/25 of the points (at most 100), so short and long runs both show a trend.
+   */
   readonly smoothing?: number;
 }
 
@@ -52,7 +55,7 @@ const GLYPH_SCALE = 2;
 export function renderLossPlot(points: readonly LossPlotPoint[], options: LossPlotOptions = {}): RgbImage {
   const width = options.width ?? 640;
   const height = options.height ?? 360;
-  const smoothing = options.smoothing ?? 0.98;
+  const smoothing = options.smoothing ?? 1 - 1 / Math.max(1, Math.min(100, points.length / 25));
   const canvas = new Canvas(width, height);
   const left = 56;
   const right = width - 24;

@@ -20,6 +20,12 @@ export interface SampleBaseClipsOptions {
   readonly sampler?: 'ddim' | 'dpm-solver' | undefined;
   /** Classifier-free guidance scale (default 3; 1 = no guidance). */
   readonly guidanceScale?: number | undefined;
+  /**
+   * Clip each predicted x0 to [-1, 1] (default true): the training clips live in [-1, 1], and
+   * early steps from pure noise divide by a tiny sqrt(abar), so an unclipped x0 estimate can
+   * be far outside the data range.
+   */
+  readonly clipX0?: boolean | undefined;
   /** Clips denoised together (default 4); bounds memory, not the result. */
   readonly batch?: number | undefined;
   readonly signal?: AbortSignal | undefined;
@@ -68,7 +74,7 @@ export async function sampleBaseClips(
         tokens: tokenTensor,
         guidanceScale: options.guidanceScale ?? 3,
       });
-      const samplerOptions = { steps, signal: options.signal };
+      const samplerOptions = { steps, clipX0: options.clipX0 ?? true, signal: options.signal };
       const x0 =
         options.sampler === 'dpm-solver'
           ? await dpmSolverSample(denoise, x, schedule, samplerOptions)

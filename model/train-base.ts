@@ -38,7 +38,10 @@ export const LOSS_PLOT_FILE = 'loss.png';
 export const MODEL_DIR = 'model';
 export const TRAINING_REPORT_FILE = 'training.json';
 
-/** Final loss = mean of the last this many logged losses (one step's loss is noisy). */
+/**
+ * Final loss = mean of the last 10% of the logged losses, at most this many (one step's loss
+ * is noisy; early losses are not final).
+ */
 const FINAL_LOSS_WINDOW = 200;
 /** ETA from the mean duration of the last this many steps. */
 const ETA_WINDOW = 20;
@@ -56,6 +59,13 @@ export interface TrainBaseOptions {
   readonly backend?: BackendRequest | undefined;
   /** Most clips per forward/backward pass in a worker (gradients are accumulated); default: its whole share. */
   readonly microBatch?: number | undefined;
+  /**
+   * New runs only: set the number of steps from a wall-clock budget. The first steps (up to 20,
+   * within the LR warmup, whose rate does not depend on the run length) are timed, and the run
+   * is given as many steps as fit in the budget at that pace (the config's `steps` is replaced,
+   * in checkpoints and the saved model too).
+   */
+  readonly timeBudgetMinutes?: number | undefined;
   /** Stop after this many updates (with a checkpoint) even if the run is longer. */
   readonly untilStep?: number | undefined;
   /** Stops after the current update, writes a checkpoint, and returns status 'interrupted'. */
@@ -91,6 +101,13 @@ export type TrainBaseProgress =
       /** Mean per-update milliseconds of the slowest rank: data, forward/backward, exchange + update. */
       readonly timing: TrainStepResult['timing'];
     }
+  | {
+      readonly stage: 'budget';
+      /** The run's new length. */
+      readonly totalSteps: number;
+      readonly secondsPerStep: number;
+      readonly minutes: number;
+    }
   | { readonly stage: 'checkpoint'; readonly step: number; readonly path: string }
   | { readonly stage: 'model'; readonly path: string };
 
@@ -105,7 +122,7 @@ export interface TrainBaseResult {
   readonly lossPlotPath: string;
   /** Present when completed. */
   readonly modelDir?: string;
-  /** Mean loss over the last logged steps (up to 200). */
+  /** Mean loss over the last 10% of logged steps (at most 200). */
   readonly finalLoss: number | undefined;
   readonly backend: string;
   readonly workers: number;
@@ -157,9 +174,23 @@ export async function trainBase(options: TrainBaseOptions): Promise<TrainBaseRes
     }
   }
   commands.push(options.command ?? '');
-  const { config } = resolved;
-  const totalSteps = config.steps;
-  const untilStep = Math.min(options.untilStep ?? totalSteps, totalSteps);
+  let { config } = resolved;
+  let totalSteps = config.steps;
+  let untilStep = Math.min(options.untilStep ?? totalSteps, totalSteps);
+  const budget = options.timeBudgetMinutes;
+  let calibrateAt = 0;
+  if (budget !== undefined) {
+    calibrateAt = Math.min(20, config.learningRate.warmupSteps);
+    if (resumeFrom || !(budget > 0) || calibrateAt < 2) {
+      throw new CascadeError(
+        'BAD_ARGUMENT',
+        resumeFrom
+          ? 'A time budget applies to new runs only; a resumed run keeps its length (change it with --steps).'
+          : `The time budget needs a positive number of minutes (got ${budget}) and learningRate.warmupSteps >= 2 (got ${config.learningRate.warmupSteps}); the pace is measured during warmup.`,
+        { path: 'timeBudgetMinutes' },
+      );
+    }
+  }
   const workers = options.workers ?? Math.max(1, Math.min(2, availableParallelism(), config.batchSize));
   if (!Number.isInteger(workers) || workers < 0) {
     throw new CascadeError(
@@ -221,7 +252,7 @@ export async function trainBase(options: TrainBaseOptions): Promise<TrainBaseRes
         break;
       }
       const began = performance.now();
-      const results = await group.step(step);
+      const results = await group.step(step, totalSteps);
       step += 1;
       const seconds = (performance.now() - began) / 1000;
       recent.push(seconds);
@@ -250,6 +281,17 @@ export async function trainBase(options: TrainBaseOptions): Promise<TrainBaseRes
           'INTERNAL',
           `Training diverged at step ${step}: the loss is ${loss}. Lower the learning rate (learningRate.peak ${config.learningRate.peak}) or resume from the last checkpoint (step ${lastCheckpoint}).`,
         );
+      }
+      if (budget !== undefined && step === calibrateAt) {
+        // Step 1 includes warm-up costs (module loading, kernel setup); time the rest.
+        const timed = recent.slice(1);
+        const pace = timed.length > 0 ? timed.reduce((a, b) => a + b, 0) / timed.length : seconds;
+        const left = budget * 60 - (elapsed() - elapsedBefore);
+        totalSteps = Math.max(step + 1, step + Math.floor(left / pace));
+        untilStep = Math.min(options.untilStep ?? totalSteps, totalSteps);
+        config = { ...config, steps: totalSteps };
+        resolved = { ...resolved, config };
+        options.onProgress?.({ stage: 'budget', totalSteps, secondsPerStep: pace, minutes: budget });
       }
       if (step % config.checkpointEvery === 0 && step < untilStep) {
         await saveCheckpoint();
@@ -346,7 +388,7 @@ export async function saveTrainedModel(
     seed: config.seed,
     seconds: Math.round(report.seconds * 10) / 10,
     steps: config.steps,
-    metrics: { finalLoss: report.finalLoss, finalLossWindow: FINAL_LOSS_WINDOW },
+    metrics: { finalLoss: report.finalLoss, finalLossOver: 'the last 10% of steps, at most 200' },
     backend: report.backend,
     workers: report.workers,
     weights: 'ema',
@@ -363,7 +405,7 @@ export async function readRunLossLog(outDir: string): Promise<LossLogRow[]> {
 
 function finalLoss(rows: readonly LossLogRow[]): number | undefined {
   if (rows.length === 0) return undefined;
-  const tail = rows.slice(-FINAL_LOSS_WINDOW);
+  const tail = rows.slice(-Math.min(FINAL_LOSS_WINDOW, Math.ceil(rows.length / 10)));
   return tail.reduce((sum, r) => sum + r.loss, 0) / tail.length;
 }
 
@@ -379,7 +421,7 @@ interface ReplicaGroup {
     payload: Omit<InitReplicaPayload, 'exchange'>,
     resolved: ResolvedTrainConfig,
   ): Promise<{ step: number; parameters: number; backend: string }>;
-  step(step: number): Promise<TrainStepResult[]>;
+  step(step: number, totalSteps: number): Promise<TrainStepResult[]>;
   /** Rank 0's state (all ranks are identical). */
   state(): Promise<TrainState>;
   close(): Promise<void>;
@@ -403,10 +445,10 @@ class LocalGroup implements ReplicaGroup {
     return { step: this.replica.step, parameters: this.replica.layout.size, backend: this.backend };
   }
 
-  async step(step: number): Promise<TrainStepResult[]> {
+  async step(step: number, totalSteps: number): Promise<TrainStepResult[]> {
     if (this.replica!.step !== step)
       throw new CascadeError('INTERNAL', `Replica at ${this.replica!.step}, asked for ${step}.`);
-    return [await this.replica!.trainStep()];
+    return [await this.replica!.trainStep({ totalSteps })];
   }
 
   async state(): Promise<TrainState> {
@@ -449,8 +491,8 @@ class PoolGroup implements ReplicaGroup {
     return { step: first.step, parameters: first.parameters, backend: this.backend };
   }
 
-  step(step: number): Promise<TrainStepResult[]> {
-    return this.broadcast<TrainStepResult>('trainReplicaStep', { step });
+  step(step: number, totalSteps: number): Promise<TrainStepResult[]> {
+    return this.broadcast<TrainStepResult>('trainReplicaStep', { step, totalSteps });
   }
 
   async state(): Promise<TrainState> {

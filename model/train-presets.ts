@@ -33,7 +33,7 @@ export const TRAIN_ARCHITECTURES: Readonly<Record<string, VideoUNetConfigInput>>
     temporalMixing: ['conv', 'attention'],
   },
   'shapes-48': { ...SHAPES_COMMON, channels: [48, 96, 144], resBlocksPerLevel: 1, temporalMixing: ['conv'] },
-  /** A few thousand parameters at 8x8, 4 frames: smoke tests of the CLI, not a useful model. */
+  /** About 40k parameters at 8x8, 4 frames: smoke tests of the CLI, not a useful model. */
   tiny: {
     ...SHAPES_COMMON,
     channels: [8, 16],
@@ -51,7 +51,7 @@ export const TRAIN_ARCHITECTURES: Readonly<Record<string, VideoUNetConfigInput>>
 };
 
 /** The architecture of the shipped shapes base model (presets/models/shapes-base). */
-export const SHAPES_BASE_ARCHITECTURE = 'shapes-24';
+export const SHAPES_BASE_ARCHITECTURE = 'shapes-16';
 
 /**
  * Training defaults of the shipped shapes base model, chosen from pilot runs on a 2-core
@@ -60,7 +60,7 @@ export const SHAPES_BASE_ARCHITECTURE = 'shapes-24';
 export const SHAPES_BASE_TRAINING: Omit<TrainBaseConfigInput, 'architecture'> = {
   steps: 2000,
   batchSize: 8,
-  learningRate: { peak: 1e-3, warmupSteps: 100, minRatio: 0.05 },
+  learningRate: { peak: 2e-3, warmupSteps: 100, minRatio: 0.05 },
   optimizer: { beta1: 0.9, beta2: 0.99, epsilon: 1e-8, weightDecay: 0.01 },
   gradClip: 1,
   ema: { decay: 0.995, warmup: true },

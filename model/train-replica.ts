@@ -172,7 +172,7 @@ export class TrainReplica {
    * gradients, averages them over ranks (blocking until every rank arrives), clips, steps AdamW
    * and the EMA, and refreshes the UNet's variables.
    */
-  async trainStep(): Promise<TrainStepResult> {
+  async trainStep(options: { totalSteps?: number | undefined } = {}): Promise<TrainStepResult> {
     const { config } = this.resolved;
     const step = this.updates;
     const [from, to] = this.share();
@@ -201,7 +201,8 @@ export class TrainReplica {
       peak: config.learningRate.peak,
       warmupSteps: config.learningRate.warmupSteps,
       minRatio: config.learningRate.minRatio,
-      totalSteps: config.steps,
+      // The run's length may be set after the replicas start (a time budget), so it can come per step.
+      totalSteps: options.totalSteps ?? config.steps,
     });
     this.optimizer.update(this.weights, this.grads, lr);
     this.ema.update(this.weights);

@@ -47,7 +47,10 @@ export async function initReplica(
 }
 
 /** Applies the update numbered `step` (a guard: every rank must be at the same step). */
-export async function trainReplicaStep(payload: { step: number }): Promise<TrainStepResult> {
+export async function trainReplicaStep(payload: {
+  step: number;
+  totalSteps?: number | undefined;
+}): Promise<TrainStepResult> {
   const r = live();
   if (r.step !== payload.step) {
     throw new CascadeError(
@@ -55,7 +58,7 @@ export async function trainReplicaStep(payload: { step: number }): Promise<Train
       `Replica is at step ${r.step} but was asked for update ${payload.step}.`,
     );
   }
-  return r.trainStep();
+  return r.trainStep({ totalSteps: payload.totalSteps });
 }
 
 /** The full state, for a checkpoint (typed arrays are moved to the caller, not copied). */

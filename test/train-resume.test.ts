@@ -126,6 +126,36 @@ describe('trainBase checkpoints and resume (cpu, in-process)', () => {
   });
 });
 
+describe('trainBase with a time budget (cpu, in-process)', () => {
+  it('times the warmup steps and fixes the run length to what fits, in the checkpoint too', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'train-budget-'));
+    try {
+      const events: { stage: string; totalSteps?: number }[] = [];
+      const result = await trainBase({
+        config: tinyConfig({ steps: 1000, learningRate: { peak: 1e-3, warmupSteps: 3 } }),
+        outDir: dir,
+        workers: 0,
+        backend: 'cpu',
+        // 0.6 s: gone after the 3 timed steps, so the run ends one step later.
+        timeBudgetMinutes: 0.01,
+        onProgress: (e) => events.push(e),
+      });
+      const budget = events.find((e) => e.stage === 'budget');
+      expect(budget?.totalSteps).toBe(result.totalSteps);
+      expect(result.status).toBe('completed');
+      expect(result.step).toBe(result.totalSteps);
+      expect(result.totalSteps).toBeLessThan(1000);
+      expect((await readTrainCheckpoint(result.checkpointPath)).config.steps).toBe(result.totalSteps);
+      const resumed = await trainBase({ outDir: dir, resume: true, workers: 0, timeBudgetMinutes: 5 }).catch(
+        (e: unknown) => e,
+      );
+      expect(isCascadeError(resumed, 'BAD_ARGUMENT')).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('train checkpoint files', () => {
   it('write then read is bit-exact, special values included', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'train-ckpt-'));

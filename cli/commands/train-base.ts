@@ -38,6 +38,8 @@ Options:
   --seed N              run seed (weights, data order, noise)
   --data SPEC           shapes | shapes-set:FILE | footage:DIR | module:FILE (default shapes)
   --checkpoint-every N  steps between checkpoints
+  --time-budget MIN     new runs: time the first steps (within warmup) and set --steps to what
+                        fits in MIN minutes of wall time
   --until-step N        stop (with a checkpoint) after step N; resume later with --resume
   --workers N           worker threads, one model replica each (0 = this thread; default 2)
   --micro-batch N       most clips per forward/backward pass in a worker (default 2; bounds memory)
@@ -63,6 +65,7 @@ export async function trainBaseCommand(argv: string[]): Promise<number> {
     data: { type: 'string' },
     'checkpoint-every': { type: 'string' },
     'until-step': { type: 'string' },
+    'time-budget': { type: 'string' },
     workers: { type: 'string' },
     'micro-batch': { type: 'string' },
     backend: { type: 'string' },
@@ -117,6 +120,7 @@ export async function trainBaseCommand(argv: string[]): Promise<number> {
       resume: values.resume,
       totalSteps: values.resume ? steps : undefined,
       untilStep: intFlag(values['until-step'], 'until-step', 1, 10_000_000),
+      timeBudgetMinutes: numberFlag(values['time-budget'], 'time-budget', 0.001, 100_000),
       workers: intFlag(values.workers, 'workers', 0, 64),
       microBatch: intFlag(values['micro-batch'], 'micro-batch', 1, 4096) ?? 2,
       backend: values.backend as BackendRequest | undefined,
@@ -302,6 +306,11 @@ function trainReporter(mode: 'json' | 'tty' | 'plain', out: NodeJS.WritableStrea
           }
           break;
         }
+        case 'budget':
+          line(
+            `Time budget ${e.minutes} min at ${e.secondsPerStep.toFixed(2)} s/step: the run is set to ${e.totalSteps} steps`,
+          );
+          break;
         case 'checkpoint':
           if (mode === 'tty') line(`  checkpoint at step ${e.step}: ${e.path}`);
           else line(`checkpoint at step ${e.step}: ${e.path}`);
