@@ -29,6 +29,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'sample clips from a base model at its own resolution: contact sheet and clips',
     load: async () => (await import('./commands/sample.js')).sampleCommand,
   },
+  eval: {
+    summary: 'evaluate clips against prompts and reference clips: JSON report, table, contact sheet',
+    load: async () => (await import('./commands/eval.js')).evalCommand,
+  },
   data: {
     summary: 'preview or export synthetic shapes clips',
     load: async () => (await import('./commands/data.js')).dataCommand,
