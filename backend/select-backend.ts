@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import { CascadeError } from '../util/cascade-error.js';
+import { isInstalled } from '../util/is-installed.js';
 import { tf } from './tf.js';
 import { registerWasmKernels } from './wasm-kernels/register-wasm-kernels.js';
 
@@ -122,14 +122,5 @@ async function tryBackend(name: BackendName): Promise<Omit<BackendInfo, 'reason'
     return { name, tfBackend: tf.getBackend(), tfjsVersion: tf.version.tfjs };
   } catch (error) {
     return error instanceof Error ? error.message.split('\n')[0]! : String(error);
-  }
-}
-
-function isInstalled(pkg: string): boolean {
-  try {
-    createRequire(import.meta.url).resolve(pkg);
-    return true;
-  } catch {
-    return false;
   }
 }

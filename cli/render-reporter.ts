@@ -1,5 +1,6 @@
 import type { RenderEvent } from '../pipeline/render-events.js';
 import { formatDuration } from './format-duration.js';
+import { progressBar, terminalLines } from './terminal-lines.js';
 
 /**
  * Turns render events into terminal output: NDJSON (one event per line) with --json; on a TTY a
@@ -7,15 +8,7 @@ import { formatDuration } from './format-duration.js';
  */
 export function renderReporter(mode: 'json' | 'tty' | 'plain', out: NodeJS.WritableStream = process.stdout) {
   let lastDraw = 0;
-  let drawn = false;
-  const clear = (): void => {
-    if (drawn) out.write('\r\u001b[2K');
-    drawn = false;
-  };
-  const line = (text: string): void => {
-    clear();
-    out.write(`${text}\n`);
-  };
+  const { line, status, clear } = terminalLines(out);
   return {
     event(e: RenderEvent): void {
       if (mode === 'json') {
@@ -37,15 +30,9 @@ export function renderReporter(mode: 'json' | 'tty' | 'plain', out: NodeJS.Writa
           const now = Date.now();
           if (now - lastDraw < 100) break;
           lastDraw = now;
-          const width = 24;
-          const filled = Math.round(e.overall * width);
           const steps = e.step !== undefined ? ` step ${e.step}/${e.totalSteps}` : '';
           const eta = e.etaSeconds === null ? '' : ` ETA ${formatDuration(e.etaSeconds)}`;
-          clear();
-          out.write(
-            `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(e.overall * 100).toFixed(0).padStart(3)}% ${e.clipId} ${e.stage}${steps}${eta}`,
-          );
-          drawn = true;
+          status(`${progressBar(e.overall, 24)} ${e.clipId} ${e.stage}${steps}${eta}`);
           break;
         }
         case 'clip-done': {

@@ -15,8 +15,8 @@
  * compares wasm and cpu on the same reduced net (a full-size cpu step takes many minutes);
  * wasm's full-size step time is reported as well.
  */
+
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,7 @@ import { createGradientExchange } from '../backend/gradient-exchange.js';
 import { selectBackend } from '../backend/select-backend.js';
 import { tf } from '../backend/tf.js';
 import { WorkerPool } from '../backend/worker-pool.js';
+import { isInstalled } from '../util/is-installed.js';
 import { createReferenceNet, REFERENCE_NET_DEFAULTS, type ReferenceNetConfig } from './reference-net.js';
 
 type BackendId = 'wasm' | 'cpu';
@@ -493,15 +494,6 @@ async function main(): Promise<void> {
     )}\n`,
   );
   console.log(`wrote ${outPath}`);
-}
-
-function isInstalled(pkg: string): boolean {
-  try {
-    createRequire(import.meta.url).resolve(pkg);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 main().catch((error: unknown) => {

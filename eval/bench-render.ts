@@ -13,42 +13,17 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tf } from '../backend/tf.js';
-import { VOCABULARY } from '../data/vocabulary.js';
-import { saveModelDir } from '../model/model-files.js';
-import { VideoUNet } from '../model/video-unet.js';
-import { parseVideoUNetConfig } from '../model/video-unet-config.js';
 import { render } from '../pipeline/render.js';
 import { modelPresetsDir } from '../pipeline/resolve-model.js';
 import { packageInfo } from '../util/package-info.js';
+import { writeTinyModel } from './tiny-model.js';
 
 const MB = 1024 * 1024;
 
 async function memoryRun(clips: number) {
   const dir = mkdtempSync(join(tmpdir(), 'bench-render-'));
   try {
-    const config = parseVideoUNetConfig({
-      channels: [8, 16],
-      resBlocksPerLevel: 1,
-      groups: 4,
-      attentionHeads: 2,
-      temporalMixing: ['conv'],
-      vocabSize: VOCABULARY.length,
-      maxTokens: 24,
-      textEmbedDim: 8,
-      textLayers: 0,
-      timeEmbedDim: 16,
-      frames: 8,
-      height: 16,
-      width: 16,
-    });
-    const unet = VideoUNet.create(config, { seed: 1 });
-    await saveModelDir(join(dir, 'tiny'), unet, {
-      schedule: { kind: 'linear' },
-      vocabulary: VOCABULARY,
-      trainingCommand: 'bench',
-      seed: 1,
-    });
-    unet.dispose();
+    await writeTinyModel(join(dir, 'tiny'), { height: 16, width: 16, frames: 8 });
     const colours = ['red', 'blue', 'green', 'yellow', 'white', 'purple'];
     const samples: { clip: number; rssMB: number; heapMB: number }[] = [];
     const tensorsBefore = tf.memory().numTensors;

@@ -21,6 +21,7 @@ import { tf } from '../backend/tf.js';
 import { type TaskRef, WorkerPool } from '../backend/worker-pool.js';
 import { VOCABULARY } from '../data/vocabulary.js';
 import { CascadeError } from '../util/cascade-error.js';
+import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { writeLossPlot } from './loss-plot.js';
 import { saveModelDir } from './model-files.js';
 import { readTrainCheckpoint, writeTrainCheckpoint } from './train-checkpoint.js';
@@ -30,7 +31,6 @@ import { trainParamLayout } from './train-param-layout.js';
 import { TrainReplica, type TrainState, type TrainStepResult } from './train-replica.js';
 import type { InitReplicaPayload } from './train-worker.js';
 import { VideoUNet, videoUNetParamSpecs } from './video-unet.js';
-import { writeFileAtomic } from './write-file-atomic.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 export const LOSS_LOG_FILE = 'loss.csv';

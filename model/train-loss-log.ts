@@ -1,6 +1,6 @@
 import { appendFile, readFile } from 'node:fs/promises';
 import { CascadeError } from '../util/cascade-error.js';
-import { writeFileAtomic } from './write-file-atomic.js';
+import { writeFileAtomic } from '../util/write-file-atomic.js';
 
 /** One line of the loss log. */
 export interface LossLogRow {

@@ -3,8 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeTinyModel } from '../eval/tiny-model.js';
 import { collect, runCli, startCli } from './support/run-cli.js';
-import { writeTinyModel } from './support/tiny-model.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cascade-cli-'));
 beforeAll(async () => {

@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../backend/select-backend.js';
 import { tf } from '../backend/tf.js';
+import { writeTinyModel } from '../eval/tiny-model.js';
 import { type LoadedModel, loadModelDir } from '../model/model-files.js';
 import { computeClip } from '../pipeline/compute-clip.js';
 import { validateJob } from '../pipeline/load-job.js';
 import { planJob } from '../pipeline/plan.js';
 import { resolveModel } from '../pipeline/resolve-model.js';
 import { isCascadeError } from '../util/cascade-error.js';
-import { writeTinyModel } from './support/tiny-model.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cascade-compute-'));
 let model: LoadedModel;

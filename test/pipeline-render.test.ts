@@ -6,12 +6,12 @@ import { decodeFrameHashes } from '../codecs/decode-frame-hashes.js';
 import { resolveEncodeSettings } from '../codecs/encode-presets.js';
 import { encodeVideo } from '../codecs/encode-video.js';
 import { createClip } from '../data/clip.js';
+import { writeTinyModel } from '../eval/tiny-model.js';
 import type { JobInput } from '../pipeline/job-schema.js';
 import type { Manifest } from '../pipeline/manifest.js';
 import { render } from '../pipeline/render.js';
 import type { RenderEvent } from '../pipeline/render-events.js';
 import { isCascadeError } from '../util/cascade-error.js';
-import { writeTinyModel } from './support/tiny-model.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cascade-render-'));
 beforeAll(async () => {

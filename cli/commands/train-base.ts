@@ -14,6 +14,7 @@ import { EXIT } from '../exit-codes.js';
 import { formatDuration } from '../format-duration.js';
 import { onInterrupt } from '../on-interrupt.js';
 import { intFlag, parseCliArgs } from '../parse-cli-args.js';
+import { progressBar, terminalLines } from '../terminal-lines.js';
 
 export const TRAIN_BASE_HELP = `Usage: cascade train-base [options]
 
@@ -265,16 +266,8 @@ function quote(word: string): string {
 
 /** Progress output: NDJSON; one updating line on a TTY; otherwise a plain line every 10 steps or 30 s. */
 function trainReporter(mode: 'json' | 'tty' | 'plain', out: NodeJS.WritableStream = process.stdout) {
-  let drawn = false;
   let lastPlain = 0;
-  const clear = (): void => {
-    if (drawn) out.write('\r\u001b[2K');
-    drawn = false;
-  };
-  const line = (text: string): void => {
-    clear();
-    out.write(`${text}\n`);
-  };
+  const { line, status, clear } = terminalLines(out);
   return {
     event(e: TrainBaseProgress): void {
       if (mode === 'json') {
@@ -290,13 +283,7 @@ function trainReporter(mode: 'json' | 'tty' | 'plain', out: NodeJS.WritableStrea
         case 'step': {
           const text = `step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(4)}  lr ${e.lr.toExponential(2)}  grad ${e.gradNorm.toFixed(3)}  ${e.secondsPerStep.toFixed(2)} s/step  elapsed ${formatDuration(e.elapsedSeconds)}  ETA ${formatDuration(e.etaSeconds)}`;
           if (mode === 'tty') {
-            const width = 20;
-            const filled = Math.round(e.fraction * width);
-            clear();
-            out.write(
-              `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(e.fraction * 100).toFixed(0).padStart(3)}% ${text}`,
-            );
-            drawn = true;
+            status(`${progressBar(e.fraction, 20)} ${text}`);
           } else {
             const now = Date.now();
             if (e.step % 10 === 0 || now - lastPlain > 30_000) {

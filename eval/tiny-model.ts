@@ -1,8 +1,8 @@
-/** A tiny random-weight base model saved as a real model folder, for pipeline tests. */
-import { VOCABULARY } from '../../data/vocabulary.js';
-import { saveModelDir } from '../../model/model-files.js';
-import { VideoUNet } from '../../model/video-unet.js';
-import { parseVideoUNetConfig } from '../../model/video-unet-config.js';
+/** A tiny random-weight base model saved as a real model folder, for pipeline tests and benchmarks. */
+import { VOCABULARY } from '../data/vocabulary.js';
+import { saveModelDir } from '../model/model-files.js';
+import { VideoUNet } from '../model/video-unet.js';
+import { parseVideoUNetConfig } from '../model/video-unet-config.js';
 
 export interface TinyModelOptions {
   height?: number;
@@ -32,7 +32,7 @@ export async function writeTinyModel(dir: string, options: TinyModelOptions = {}
     await saveModelDir(dir, unet, {
       schedule: { kind: 'linear' },
       vocabulary: VOCABULARY,
-      trainingCommand: 'test/support/tiny-model.ts (random weights)',
+      trainingCommand: 'eval/tiny-model.ts (random weights)',
       seed: options.seed ?? 1,
     });
   } finally {
