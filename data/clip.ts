@@ -12,7 +12,9 @@ export interface Clip {
 export function createClip(frames: number, height: number, width: number, data?: Float32Array): Clip {
   const size = frames * height * width * 3;
   if (data && data.length !== size) {
-    throw new RangeError(`clip data has ${data.length} values, expected ${frames}x${height}x${width}x3 = ${size}`);
+    throw new RangeError(
+      `clip data has ${data.length} values, expected ${frames}x${height}x${width}x3 = ${size}`,
+    );
   }
   return { frames, height, width, data: data ?? new Float32Array(size) };
 }

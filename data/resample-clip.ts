@@ -103,7 +103,7 @@ export function resampleClip(clip: Clip, height: number, width: number, filter: 
           const y = Math.min(h - 1, Math.max(0, first + k));
           v += ty.weights[o * ty.count + k]! * row[y * width * 3 + x]!;
         }
-        out.data[dst + o * width * 3 + x] = v < 0 ? 0 : v > 1 ? 1 : v;
+        out.data[dst + o * width * 3 + x] = Math.min(1, Math.max(0, v));
       }
     }
   }

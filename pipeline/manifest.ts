@@ -112,7 +112,7 @@ export async function clipIsComplete(
   clip: ClipPlan,
   outputDir: string,
 ): Promise<boolean> {
-  if (!record || record.status !== 'done' || record.planHash !== clip.planHash) return false;
+  if (record?.status !== 'done' || record.planHash !== clip.planHash) return false;
   if (record.outputs.length !== clip.outputs.length) return false;
   for (const output of record.outputs) {
     const file = join(outputDir, output.path);
