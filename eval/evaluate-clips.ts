@@ -171,11 +171,18 @@ export async function evaluateClips(options: EvaluateClipsOptions): Promise<Eval
     const needFeatures = reference !== undefined || baseSamples !== undefined;
     const gen = needFeatures ? await net.features(clips) : undefined;
     throwIfAborted(signal);
-    const pair = (a: FeatureSet, b: FeatureSet, salt: number): DistancePair => ({
-      fd: frechetDistance(a, b, { replicates, seed: seed + salt }),
-      kd: kernelDistance(a, b, { replicates, seed: seed + salt }),
-      samples: [a.count, b.count],
-    });
+    const pair = (a: FeatureSet, b: FeatureSet, salt: number, perClip = 1): DistancePair => {
+      const groups = (n: number) => Int32Array.from({ length: n }, (_, i) => Math.floor(i / perClip));
+      return {
+        fd: frechetDistance(a, b, { replicates, seed: seed + salt }),
+        kd: kernelDistance(a, b, {
+          replicates,
+          seed: seed + salt,
+          groups: { x: groups(a.count), y: groups(b.count) },
+        }),
+        samples: [a.count, b.count],
+      };
+    };
     if (reference && gen) {
       const ref = await net.features(reference);
       throwIfAborted(signal);
@@ -191,7 +198,7 @@ export async function evaluateClips(options: EvaluateClipsOptions): Promise<Eval
         const b = await net.features(randomCrops(reference, size, per, seed + 1));
         throwIfAborted(signal);
         progress('distances', 0.6);
-        patch = pair(a, b, 2);
+        patch = pair(a, b, 2, per);
       }
       distances = patch ? { whole, patch } : { whole };
     }
@@ -217,31 +224,36 @@ export async function evaluateClips(options: EvaluateClipsOptions): Promise<Eval
   throwIfAborted(signal);
   const frameDifference = mean(clips.map(meanFrameDifference));
   const energy = mean(clips.map(detailEnergy));
-  const temporal: Record<string, number> = {
+  const warpingErrorValue = mean(w.map((x) => x.value));
+  const warpingErrorUnmasked = mean(w.map((x) => x.unmasked));
+  let temporal: EvaluationReport['temporal'] = {
     frameDifference,
-    warpingError: mean(w.map((x) => x.value)),
-    warpingErrorUnmasked: mean(w.map((x) => x.unmasked)),
+    warpingError: warpingErrorValue,
+    warpingErrorUnmasked,
     warpValidFraction: mean(w.map((x) => x.validFraction)),
   };
-  const detail: Record<string, number> = { energy };
+  let detail: EvaluationReport['detail'] = { energy };
   if (reference) {
     const rw = warps(reference);
     throwIfAborted(signal);
     const refDiff = mean(reference.map(meanFrameDifference));
     const refEnergy = mean(reference.map(detailEnergy));
-    temporal.referenceFrameDifference = refDiff;
-    temporal.flicker = ratio(frameDifference, refDiff);
-    temporal.referenceWarpingError = mean(rw.map((x) => x.value));
-    temporal.referenceWarpingErrorUnmasked = mean(rw.map((x) => x.unmasked));
-    temporal.warpingRatio = ratio(temporal.warpingError!, temporal.referenceWarpingError);
-    temporal.warpingUnmaskedRatio = ratio(
-      temporal.warpingErrorUnmasked!,
-      temporal.referenceWarpingErrorUnmasked,
-    );
-    detail.referenceEnergy = refEnergy;
-    detail.ratio = ratio(energy, refEnergy);
+    const refWarp = mean(rw.map((x) => x.value));
+    const refWarpUnmasked = mean(rw.map((x) => x.unmasked));
+    temporal = {
+      ...temporal,
+      referenceFrameDifference: refDiff,
+      flicker: ratio(frameDifference, refDiff),
+      referenceWarpingError: refWarp,
+      referenceWarpingErrorUnmasked: refWarpUnmasked,
+      warpingRatio: ratio(warpingErrorValue, refWarp),
+      warpingUnmaskedRatio: ratio(warpingErrorUnmasked, refWarpUnmasked),
+    };
+    detail = { energy, referenceEnergy: refEnergy, ratio: ratio(energy, refEnergy) };
   }
-  if (pivots) temporal.stageSeamRatio = mean(clips.map((c, i) => stageSeamRatio(c, pivots[i]!)));
+  if (pivots) {
+    temporal = { ...temporal, stageSeamRatio: mean(clips.map((c, i) => stageSeamRatio(c, pivots[i]!))) };
+  }
   progress('temporal', 1);
 
   return {
@@ -252,8 +264,8 @@ export async function evaluateClips(options: EvaluateClipsOptions): Promise<Eval
     ...(scores ? { composition: summariseComposition(scores) } : {}),
     ...(distances ? { distances } : {}),
     ...(base ? { base } : {}),
-    temporal: temporal as EvaluationReport['temporal'],
-    detail: detail as unknown as EvaluationReport['detail'],
+    temporal,
+    detail,
     frameChecks: { passed, passRate: passed / clips.length, failures },
     perClip,
     featureNet: { featureDim: net.featureDim, metadata: net.metadata },

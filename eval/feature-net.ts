@@ -3,7 +3,14 @@ import { tf } from '../backend/tf.js';
 import { type Clip, createClip } from '../data/clip.js';
 import { conv2d, conv2dParams } from '../model/conv2d.js';
 import { linear, linearParams } from '../model/linear.js';
-import { lookupParams, type ParamLookup, type ParamSpec, paramsFromArrays } from '../model/param-spec.js';
+import {
+  lookupParams,
+  onesInit,
+  type ParamLookup,
+  type ParamSpec,
+  paramsFromArrays,
+  zerosInit,
+} from '../model/param-spec.js';
 import { readSafetensors, toFloat32, writeSafetensors } from '../model/safetensors.js';
 import { CascadeError } from '../util/cascade-error.js';
 import { packageInfo } from '../util/package-info.js';
@@ -13,8 +20,8 @@ import { type FeatureSet, featureSet } from './feature-set.js';
 /**
  * The evaluation feature network: our stand-in for I3D (FVD) and Inception (FID), which cannot
  * be downloaded here. A small factorised space-time encoder trained on rendered shapes clips
- * to predict scene attributes; its penultimate activations (FEATURE_DIM values per clip) feed
- * FD and KD.
+ * to predict scene attributes; its penultimate pre-activations plus motion-energy and
+ * sharpness blocks (256 values per clip, standardised) feed FD and KD.
  *
  * Input: a clip area-resized to 32 x 32 (box filter, any source size) and sampled to 16
  * frames (evenly spaced frame indices when the clip has another length), RGB in [0, 1]
@@ -25,7 +32,10 @@ import { type FeatureSet, featureSet } from './feature-set.js';
  * temporal residual conv; conv stride 2 (c2 -> c3) to 4x4; temporal residual conv; mean
  * over frame pairs (16 -> 8 frames); per frame the spatial mean and max -> [batch, 8, c3] each; pooled over time as
  * [mean of the spatial means, mean of the spatial maxima, mean |difference of consecutive
- * spatial means|] -> 3 c3; dense + ReLU -> FEATURE_DIM (the features); linear heads.
+ * spatial means|] -> 3 c3, plus the local motion energy mean |h[t+1] - h[t]| of the 8x8
+ * level (c2); dense -> featureDim pre-activations (the heads read their ReLU). The features
+ * are [pre-activations, local motion energy, first-layer sharpness] (featureDim + c2 + c0 =
+ * 256 values), standardised per dimension with fixed statistics of real clips.
  * Temporal convs run as 2-D convs with [3, 1] kernels on [batch, frames, h * w, c] (fast on
  * every backend, unlike conv3d on wasm).
  */
@@ -80,7 +90,10 @@ export function featureNetParams(config: FeatureNetConfig = DEFAULT_FEATURE_NET_
     ...conv2dParams('time2', [3, 1], c2, c2, true),
     ...conv2dParams('conv3', [3, 3], c2, c3),
     ...conv2dParams('time3', [3, 1], c3, c3, true),
-    ...linearParams('features', 3 * c3, config.featureDim),
+    ...linearParams('features', 3 * c3 + c2, config.featureDim),
+    // Fixed standardisation of the features (set from real clips after training, not trained).
+    { name: 'norm.mean', shape: [featureNetOutputDim(config)], init: zerosInit() },
+    { name: 'norm.std', shape: [featureNetOutputDim(config)], init: onesInit() },
     ...linearParams('heads', config.featureDim, FEATURE_NET_OUTPUTS),
     // Training-only 1x1 heads (per-pixel colour 9 + shape 8 at 16x16, object centres 2 at 8x8).
     ...conv2dParams('aux.segment', [1, 1], c1, AUX_SEGMENT_CLASSES),
@@ -91,8 +104,16 @@ export function featureNetParams(config: FeatureNetConfig = DEFAULT_FEATURE_NET_
 /** Logits of the per-pixel auxiliary head: 9 colour classes then 8 shape classes. */
 export const AUX_SEGMENT_CLASSES = 17;
 
+/**
+ * Size of the evaluation feature vector: the dense layer's width, the c2 motion energies and
+ * the c0 first-layer sharpness values (128 + 96 + 32 = 256 for the default config).
+ */
+export function featureNetOutputDim(config: FeatureNetConfig): number {
+  return config.featureDim + config.channels[2] + config.channels[0];
+}
+
 export interface FeatureNetOutput {
-  /** [batch, featureDim]: the evaluation features. */
+  /** [batch, featureNetOutputDim]: the evaluation features. */
   readonly features: tf.Tensor2D;
   /** [batch, FEATURE_NET_OUTPUTS]: head logits / regression values. */
   readonly outputs: tf.Tensor2D;
@@ -115,12 +136,14 @@ export function featureNetForward(
 ): FeatureNetOutput {
   const t = frames;
   let h = tf.relu(conv2d(p, 'conv0', x));
+  const firstLayer = sharpness(h, batch);
   h = tf.relu(conv2d(p, 'conv1', h, 2));
   h = temporalResidual(p, 'time1', h, batch, t);
   const segment = withAux ? conv2d(p, 'aux.segment', h) : undefined;
   h = tf.relu(conv2d(p, 'conv2', h, 2));
   h = temporalResidual(p, 'time2', h, batch, t);
   const centre = withAux ? conv2d(p, 'aux.centre', h) : undefined;
+  const localMotion = localChange(h, batch, t);
   h = tf.relu(conv2d(p, 'conv3', h, 2));
   h = temporalResidual(p, 'time3', h, batch, t);
   const [, hh, ww, c] = h.shape;
@@ -145,10 +168,56 @@ export function featureNetForward(
           ),
           1,
         );
-  const pooled = tf.concat([mean, peak, motion], 1);
-  const features = tf.relu(linear(p, 'features', pooled)) as tf.Tensor2D;
-  const outputs = linear(p, 'heads', features) as tf.Tensor2D;
+  const pooled = tf.concat([mean, peak, motion, localMotion], 1);
+  // The evaluation features are the pre-activation of the penultimate layer (after the ReLU
+  // about two thirds of the values would be exactly 0, no information for FD), standardised
+  // per dimension with statistics of real training clips fixed at the end of training, so
+  // FD is in units of the real spread and the KD kernel (x.y / d + 1)^3 sees values of order 1.
+  const pre = linear(p, 'features', pooled);
+  // Motion energy and first-layer sharpness join the features directly: the trained layer
+  // mostly encodes content (what the heads ask for), and FD must also see how frames change
+  // and how sharp they are.
+  const raw = tf.concat([pre, localMotion, firstLayer], 1);
+  const features = tf.div(tf.sub(raw, p('norm.mean')), p('norm.std')) as tf.Tensor2D;
+  const outputs = linear(p, 'heads', tf.relu(pre)) as tf.Tensor2D;
   return segment && centre ? { features, outputs, aux: { segment, centre } } : { features, outputs };
+}
+
+/**
+ * Per first-layer filter, the mean absolute difference between horizontally and vertically
+ * adjacent responses, [batch * frames, 32, 32, c0] -> [batch, c0]: how much the full-resolution
+ * filter responses change from pixel to pixel, which blur lowers and noise raises. Like the
+ * motion energy it responds without any training.
+ */
+function sharpness(h: tf.Tensor4D, batch: number): tf.Tensor2D {
+  const [n, hh, ww, c] = h.shape;
+  const dx = tf.abs(
+    tf.sub(tf.slice(h, [0, 0, 1, 0], [n, hh, ww - 1, c]), tf.slice(h, [0, 0, 0, 0], [n, hh, ww - 1, c])),
+  );
+  const dy = tf.abs(
+    tf.sub(tf.slice(h, [0, 1, 0, 0], [n, hh - 1, ww, c]), tf.slice(h, [0, 0, 0, 0], [n, hh - 1, ww, c])),
+  );
+  const perImage = tf.add(tf.mean(dx, [1, 2]), tf.mean(dy, [1, 2])); // [n, c]
+  return tf.mean(tf.reshape(perImage, [batch, n / batch, c]), 1) as tf.Tensor2D;
+}
+
+/**
+ * Mean over frames and positions of |h[t+1] - h[t]| at one trunk level, h [batch * frames,
+ * h, w, c] -> [batch, c]: local feature change, i.e. motion energy. It needs no training to
+ * respond (objects that move farther change more positions), which makes the features see
+ * shuffled or jerky frames; zeros for a single frame.
+ */
+function localChange(h: tf.Tensor4D, batch: number, frames: number): tf.Tensor2D {
+  const [, hh, ww, c] = h.shape;
+  if (frames < 2) return tf.zeros([batch, c]);
+  const seq = tf.reshape(h, [batch, frames, hh * ww, c]);
+  const diff = tf.abs(
+    tf.sub(
+      tf.slice(seq, [0, 1, 0, 0], [batch, frames - 1, -1, -1]),
+      tf.slice(seq, [0, 0, 0, 0], [batch, frames - 1, -1, -1]),
+    ),
+  );
+  return tf.mean(diff, [1, 2]) as tf.Tensor2D;
 }
 
 /** relu(x + conv_t(x)) with a [3, 1] kernel over frames; x [batch * frames, h, w, c] (already >= 0). */
@@ -243,14 +312,15 @@ export class FeatureNet {
     });
   }
 
+  /** Size of the evaluation features (featureNetOutputDim of the config). */
   get featureDim(): number {
-    return this.config.featureDim;
+    return featureNetOutputDim(this.config);
   }
 
   /** Features of every clip: [clips.length, featureDim], computed in batches of `batchSize`. */
   async features(clips: readonly Clip[], options: { batchSize?: number } = {}): Promise<FeatureSet> {
     const batchSize = options.batchSize ?? 32;
-    const dim = this.config.featureDim;
+    const dim = this.featureDim;
     const out = new Float32Array(clips.length * dim);
     const per = FEATURE_NET_FRAMES * FEATURE_NET_SIZE * FEATURE_NET_SIZE * 3;
     const p = lookupParams(this.params);

@@ -8,14 +8,31 @@ import { type BootstrapOptions, type IntervalEstimate, percentileInterval } from
  *   1/(m(m-1)) sum_{i != j} k(x_i, x_j) + 1/(n(n-1)) sum_{i != j} k(y_i, y_j) - 2/(mn) sum k(x_i, y_j).
  * It is unbiased, so it can be slightly negative when the sets match. Unlike KID we use all
  * samples once (no subsets). The bootstrap resamples indices with replacement and keeps only
- * pairs of distinct original samples in the within-set sums, so the U-statistic stays unbiased.
+ * pairs of distinct original samples (distinct groups, when given) in the within-set sums, so
+ * the U-statistic stays unbiased.
  */
+export interface KernelDistanceOptions extends BootstrapOptions {
+  /**
+   * Group of each row (e.g. the clip a patch crop came from), per set. Within-set pairs from
+   * one group are left out like i = j pairs: crops of one clip are not independent samples,
+   * and their high mutual kernel values would bias KD upward.
+   */
+  readonly groups?: { readonly x?: Int32Array; readonly y?: Int32Array };
+}
+
 export function kernelDistance(
   x: FeatureSet,
   y: FeatureSet,
-  options: BootstrapOptions = {},
+  options: KernelDistanceOptions = {},
 ): IntervalEstimate {
   checkFeatureSets(x, y, 2, 'Kernel distance');
+  const gx = options.groups?.x ?? identityGroups(x.count);
+  const gy = options.groups?.y ?? identityGroups(y.count);
+  if (gx.length !== x.count || gy.length !== y.count) {
+    throw new RangeError(
+      `kernelDistance: groups have ${gx.length}/${gy.length} entries for ${x.count}/${y.count} rows`,
+    );
+  }
   const replicates = options.replicates ?? 100;
   const level = options.level ?? 0.95;
   const kxx = gram(x, x);
@@ -24,15 +41,19 @@ export function kernelDistance(
   const m = x.count;
   const n = y.count;
   const all = (k: number): Int32Array => Int32Array.from({ length: k }, (_, i) => i);
-  const value = mmd(kxx, kyy, kxy, m, n, all(m), all(n));
+  const value = mmd(kxx, kyy, kxy, m, n, all(m), all(n), gx, gy);
   const rng = new Rng(deriveSeed(options.seed ?? 0, 'kernel-bootstrap'));
   const samples: number[] = [];
   for (let r = 0; r < replicates; r++) {
     const ix = Int32Array.from({ length: m }, () => rng.int(m));
     const iy = Int32Array.from({ length: n }, () => rng.int(n));
-    samples.push(mmd(kxx, kyy, kxy, m, n, ix, iy));
+    samples.push(mmd(kxx, kyy, kxy, m, n, ix, iy, gx, gy));
   }
   return percentileInterval(value, samples, level);
+}
+
+function identityGroups(n: number): Int32Array {
+  return Int32Array.from({ length: n }, (_, i) => i);
 }
 
 /** Polynomial-kernel Gram matrix [a.count, b.count], Float64. */
@@ -60,14 +81,17 @@ function mmd(
   n: number,
   ix: Int32Array,
   iy: Int32Array,
+  gx: Int32Array,
+  gy: Int32Array,
 ): number {
-  const within = (k: Float64Array, size: number, idx: Int32Array): number => {
+  const within = (k: Float64Array, size: number, idx: Int32Array, group: Int32Array): number => {
     let s = 0;
     let pairs = 0;
     for (let a = 0; a < idx.length; a++) {
       const row = idx[a]! * size;
+      const ga = group[idx[a]!];
       for (let b = 0; b < idx.length; b++) {
-        if (idx[a] === idx[b]) continue;
+        if (group[idx[b]!] === ga) continue;
         s += k[row + idx[b]!]!;
         pairs++;
       }
@@ -80,5 +104,5 @@ function mmd(
     for (let b = 0; b < iy.length; b++) cross += kxy[row + iy[b]!]!;
   }
   cross /= ix.length * iy.length;
-  return within(kxx, m, ix) + within(kyy, n, iy) - 2 * cross;
+  return within(kxx, m, ix, gx) + within(kyy, n, iy, gy) - 2 * cross;
 }

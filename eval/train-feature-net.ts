@@ -3,8 +3,8 @@
  * writes presets/feature-net/feature-net.safetensors (the command used for the shipped weights
  * is in presets/feature-net/README.md):
  *
- *   npx tsx eval/train-feature-net.ts --frame-steps 2500 --frame-batch 64 --clip-steps 250 \
- *     --clip-batch 8 --seed 1 --backend wasm --out presets/feature-net [--log train.log]
+ *   npx tsx eval/train-feature-net.ts --frame-steps 2500 --frame-batch 64 --clip-steps 600 \
+ *     --clip-batch 8 --lr 0.002 --clip-lr 0.001 --seed 1 --backend wasm --out presets/feature-net
  *
  * Training clips come from the endless shapes stream (train split, 32 x 32 x 16, seeded) through
  * a pool of rendered clips refreshed a few per update; accuracies are measured on a fixed
@@ -12,24 +12,28 @@
  * on whole clips (temporal convs, feature layer and heads only). Adam with linear warmup and
  * cosine decay. The loss sums the softmax
  * cross-entropies of the count and background heads, the squared error of the speed head
- * (phase 2, at a fifth of the peak learning rate), and dense auxiliary terms (per-pixel colour and shape at 16 x 16, object centres
+ * (phase 2), and dense auxiliary terms (per-pixel colour and shape at 16 x 16, object centres
  * at 8 x 8) that teach the trunk object detectors quickly.
  */
 import { appendFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type BackendRequest, selectBackend } from '../backend/select-backend.js';
 import { tf } from '../backend/tf.js';
+import { type Clip, createClip } from '../data/clip.js';
 import { makeShapesSet } from '../data/make-shapes-set.js';
 import type { ShapesSample } from '../data/shapes-sample.js';
 import { shapesStream } from '../data/shapes-stream.js';
 import { createParams, lookupParams } from '../model/param-spec.js';
+import { readSafetensors, toFloat32 } from '../model/safetensors.js';
 import { deriveSeed, Rng } from '../util/rng.js';
 import {
   DEFAULT_FEATURE_NET_CONFIG,
   FEATURE_NET_FRAMES,
   FEATURE_NET_HEADS,
   FEATURE_NET_SIZE,
+  FEATURE_NET_WEIGHTS_FILE,
   FeatureNet,
   featureNetForward,
   featureNetInput,
@@ -53,13 +57,20 @@ export interface TrainFeatureNetOptions {
   readonly clipSteps: number;
   readonly clipBatch: number;
   readonly seed: number;
+  /** Peak learning rate of phase 1. */
   readonly lr: number;
+  /** Peak learning rate of phase 2 (gentler: the new speed head's first errors must not wreck the features). */
+  readonly clipLr: number;
   readonly out: string;
   readonly heldout: number;
   /** Clips kept rendered in memory; `refresh` of them are replaced by new stream clips per update. */
   readonly pool: number;
   readonly refresh: number;
   readonly evalEvery: number;
+  /** Warm start from these weights (a folder with feature-net.safetensors); see `warmStart`. */
+  readonly init?: string | undefined;
+  /** Real clips used to fix the feature standardisation after training. */
+  readonly normClips: number;
   readonly log?: (line: string) => void;
 }
 
@@ -226,6 +237,15 @@ class ClipPool {
     this.dense[i] = featureNetDenseTargets(s.scene, FEATURE_NET_FRAMES);
   }
 
+  /** The first `n` pool clips as [0, 1] clips (for statistics). */
+  clips(n: number): Clip[] {
+    return Array.from({ length: n }, (_, i) => {
+      const data = new Float32Array(PER_CLIP);
+      for (let k = 0; k < PER_CLIP; k++) data[k] = this.bytes[i * PER_CLIP + k]! / 255;
+      return createClip(FEATURE_NET_FRAMES, FEATURE_NET_SIZE, FEATURE_NET_SIZE, data);
+    });
+  }
+
   refresh(n: number): void {
     for (let k = 0; k < n; k++) {
       this.replace(this.next);
@@ -327,6 +347,72 @@ class Adam {
   }
 }
 
+/**
+ * Copies weights from an earlier run: every tensor whose size matches; a dense kernel whose
+ * input grew (more rows) keeps its old rows and gets zeros in the new ones, so the network
+ * computes exactly what it did and the new inputs start unused. Others keep their fresh init.
+ */
+async function warmStart(
+  params: Map<string, tf.Variable>,
+  dir: string,
+  log: (line: string) => void,
+): Promise<void> {
+  const file = await readSafetensors(join(dir, FEATURE_NET_WEIGHTS_FILE));
+  const fresh: string[] = [];
+  for (const [name, variable] of params) {
+    const entry = file.tensors.get(name);
+    const size = variable.size;
+    const old = entry ? toFloat32(entry) : undefined;
+    if (old && old.length === size) {
+      tf.tidy(() => variable.assign(tf.tensor(old, variable.shape)));
+    } else if (
+      old &&
+      variable.shape.length === 2 &&
+      old.length % variable.shape[1]! === 0 &&
+      old.length < size
+    ) {
+      const values = new Float32Array(size);
+      values.set(old);
+      tf.tidy(() => variable.assign(tf.tensor(values, variable.shape)));
+      fresh.push(`${name} (rows ${old.length / variable.shape[1]!}.. zero)`);
+    } else {
+      fresh.push(name);
+    }
+  }
+  log(`warm start from ${dir}; new or reshaped: ${fresh.join(', ') || 'none'}`);
+}
+
+/**
+ * Sets norm.mean / norm.std to the per-dimension mean and standard deviation of the
+ * pre-activation features over the first `count` pool clips (real training clips).
+ */
+async function fixStandardisation(net: FeatureNet, pool: ClipPool, count: number): Promise<void> {
+  const mean = net.params.get('norm.mean')!;
+  const std = net.params.get('norm.std')!;
+  tf.tidy(() => {
+    mean.assign(tf.zerosLike(mean));
+    std.assign(tf.onesLike(std));
+  });
+  const clips = pool.clips(Math.min(count, pool.size));
+  const features = await net.features(clips);
+  const { dim, count: n, data } = features;
+  const m = new Float32Array(dim);
+  const s = new Float32Array(dim);
+  for (let j = 0; j < dim; j++) {
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += data[i * dim + j]!;
+    const mu = sum / n;
+    let v = 0;
+    for (let i = 0; i < n; i++) v += (data[i * dim + j]! - mu) ** 2;
+    m[j] = mu;
+    s[j] = Math.max(1e-6, Math.sqrt(v / Math.max(1, n - 1)));
+  }
+  tf.tidy(() => {
+    mean.assign(tf.tensor1d(m));
+    std.assign(tf.tensor1d(s));
+  });
+}
+
 /** Linear warmup over `warmup` updates, then cosine decay to 5% of `peak` at `total`. */
 function cosineLr(step: number, total: number, peak: number, warmup: number): number {
   if (step < warmup) return (peak * (step + 1)) / warmup;
@@ -345,9 +431,11 @@ export async function trainFeatureNet(options: TrainFeatureNetOptions): Promise<
   const log = options.log ?? (() => {});
   const config = DEFAULT_FEATURE_NET_CONFIG;
   const params = createParams(featureNetParams(config), options.seed, true);
+  if (options.init) await warmStart(params, options.init, log);
   const net = new FeatureNet(config, params);
   const p = lookupParams(params);
-  const adam = new Adam([...params.values()]);
+  const trained = [...params.keys()].filter((n) => !n.startsWith('norm.'));
+  const adam = new Adam(trained.map((n) => params.get(n)!));
   // Phase 2 leaves the spatial convs as phase 1 left them: only the temporal convs, the
   // feature layer and the heads adapt to motion, so the speed head cannot disturb the trunk.
   const temporalNames = [...params.keys()].filter((n) => /^(time\d|features|heads)\./.test(n));
@@ -363,11 +451,10 @@ export async function trainFeatureNet(options: TrainFeatureNetOptions): Promise<
     const phase1 = step < options.frameSteps;
     const lr = phase1
       ? cosineLr(step, options.frameSteps, options.lr, Math.min(100, Math.floor(options.frameSteps / 10)))
-      : // Gentler on whole clips: the new speed head's first errors must not wreck the trunk.
-        cosineLr(
+      : cosineLr(
           step - options.frameSteps,
           options.clipSteps,
-          options.lr / 5,
+          options.clipLr,
           Math.min(50, options.clipSteps),
         );
     const frames = phase1 ? 1 : FEATURE_NET_FRAMES;
@@ -394,6 +481,8 @@ export async function trainFeatureNet(options: TrainFeatureNetOptions): Promise<
       log(`heldout @${step + 1}: ${JSON.stringify(await heldoutAccuracy(net, heldout))}`);
     }
   }
+  await fixStandardisation(net, pool, options.normClips);
+  log(`feature standardisation fixed on ${Math.min(options.normClips, pool.size)} pool clips`);
   const accuracy = await heldoutAccuracy(net, heldout);
   const seconds = (performance.now() - started) / 1000;
   log(`final heldout (${options.heldout} clips): ${JSON.stringify(accuracy)} after ${seconds.toFixed(0)}s`);
@@ -405,7 +494,9 @@ export async function trainFeatureNet(options: TrainFeatureNetOptions): Promise<
     clipBatch: String(options.clipBatch),
     seed: String(options.seed),
     lr: String(options.lr),
+    clipLr: String(options.clipLr),
     seconds: seconds.toFixed(0),
+    ...(options.init ? { warmStartFrom: options.init } : {}),
     heldoutAccuracy: JSON.stringify(accuracy),
   });
   adam.dispose();
@@ -425,9 +516,12 @@ async function main(): Promise<void> {
       refresh: { type: 'string', default: '4' },
       seed: { type: 'string', default: '1' },
       lr: { type: 'string', default: '0.002' },
+      'clip-lr': { type: 'string', default: '0.001' },
       out: { type: 'string', default: 'presets/feature-net' },
       heldout: { type: 'string', default: '256' },
       'eval-every': { type: 'string', default: '500' },
+      init: { type: 'string' },
+      'norm-clips': { type: 'string', default: '1024' },
       backend: { type: 'string', default: 'wasm' },
       log: { type: 'string' },
     },
@@ -448,9 +542,12 @@ async function main(): Promise<void> {
     refresh: Number(values.refresh),
     seed: Number(values.seed),
     lr: Number(values.lr),
+    clipLr: Number(values['clip-lr']),
     out: values.out,
     heldout: Number(values.heldout),
     evalEvery: Number(values['eval-every']),
+    init: values.init,
+    normClips: Number(values['norm-clips']),
     log,
   });
 }

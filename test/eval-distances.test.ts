@@ -130,6 +130,27 @@ describe('kernel distance', () => {
     expect(shifted.high).toBeGreaterThanOrEqual(shifted.value);
   });
 
+  it('leaves out within-group pairs (correlated crops of one clip)', () => {
+    // 60 rows that are 20 samples, each present 3 times with a little jitter.
+    const rng = new Rng(9);
+    const base = gaussianSet(10, 20, 8);
+    const x = featureSet(
+      60,
+      8,
+      Float32Array.from(
+        { length: 480 },
+        (_, k) => base.data[Math.floor(k / 24) * 8 + (k % 8)]! + 0.05 * rng.normal(),
+      ),
+    );
+    const y = gaussianSet(11, 60, 8);
+    const groups = { x: Int32Array.from({ length: 60 }, (_, i) => Math.floor(i / 3)) };
+    const naive = kernelDistance(x, y, { replicates: 0 });
+    const grouped = kernelDistance(x, y, { replicates: 20, seed: 1, groups });
+    expect(naive.value).toBeGreaterThan(grouped.value + 0.1);
+    expect(grouped.low).toBeLessThan(0.1);
+    expect(() => kernelDistance(x, y, { groups: { x: new Int32Array(3) } })).toThrow(/groups/);
+  });
+
   it('equals the unbiased MMD^2 formula on a tiny example', () => {
     const x = featureSet(2, 1, Float32Array.from([0, 1]));
     const y = featureSet(2, 1, Float32Array.from([2, 3]));
