@@ -34,3 +34,24 @@ export function intFlag(
   }
   return n;
 }
+
+/** A finite number flag value, or BAD_ARGUMENT naming the flag. */
+export function numberFlag(
+  value: string | undefined,
+  flag: string,
+  min: number,
+  max: number,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+    throw new CascadeError(
+      'BAD_ARGUMENT',
+      `--${flag} is "${value}", expected a number from ${min} to ${max}.`,
+      {
+        path: flag,
+      },
+    );
+  }
+  return n;
+}

@@ -1,4 +1,3 @@
-import { currentBackend } from '../backend/select-backend.js';
 import { tf } from '../backend/tf.js';
 import type { Clip } from '../data/clip.js';
 import type { LoadedModel } from '../model/model-files.js';
@@ -36,7 +35,6 @@ export async function computeClip(
   model: LoadedModel,
   options: ComputeClipOptions = {},
 ): Promise<ComputedClip> {
-  await currentBackend();
   const before = tf.memory().numTensors;
   const result = await runStages(clip, model, options);
   return { ...result, leakedTensors: tf.memory().numTensors - before };

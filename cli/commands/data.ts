@@ -12,6 +12,7 @@ import { SHAPES_SPLITS, type ShapesSplit } from '../../data/shapes-sample.js';
 import { SHAPES_SET_EXTENSION, SHAPES_SET_VERSION } from '../../data/shapes-set-format.js';
 import { CascadeError } from '../../util/cascade-error.js';
 import { writeFileAtomic } from '../../util/write-file-atomic.js';
+import { intFlag } from '../parse-cli-args.js';
 
 const USAGE = `Usage: cascade data <preview|export|stats> [options]
 
@@ -77,12 +78,12 @@ const COMMON = {
 
 async function preview(argv: string[]): Promise<number> {
   const { values } = parse(argv, { ...COMMON, scales: { type: 'string' }, 'per-clip': { type: 'string' } });
-  const count = integer('count', values.count, 8, 1, 1000);
+  const count = intFlag(values.count, 'count', 1, 1000) ?? 8;
   const size = parseSize(values.size ?? '32');
-  const frames = integer('frames', values.frames, 16, 1, 256);
-  const seed = integer('seed', values.seed, 1, 0, 0xffffffff);
+  const frames = intFlag(values.frames, 'frames', 1, 256) ?? 16;
+  const seed = intFlag(values.seed, 'seed', 0, 0xffffffff) ?? 1;
   const split = parseSplit(values.split);
-  const perClip = integer('per-clip', values['per-clip'], 4, 1, 64);
+  const perClip = intFlag(values['per-clip'], 'per-clip', 1, 64) ?? 4;
   const scales = parseScales(values.scales ?? '1');
   const out = resolve(values.out ?? 'shapes-preview.png');
   const set = shapesSet({
@@ -118,10 +119,10 @@ async function exportSet(argv: string[]): Promise<number> {
     throw new CascadeError('BAD_ARGUMENT', 'export needs --out DIR (the directory to write the set to)', {
       path: 'out',
     });
-  const count = integer('count', values.count, 256, 1, 10_000_000);
+  const count = intFlag(values.count, 'count', 1, 10_000_000) ?? 256;
   const size = parseSize(values.size ?? '32');
-  const frames = integer('frames', values.frames, 16, 1, 256);
-  const seed = integer('seed', values.seed, 1, 0, 0xffffffff);
+  const frames = intFlag(values.frames, 'frames', 1, 256) ?? 16;
+  const seed = intFlag(values.seed, 'seed', 0, 0xffffffff) ?? 1;
   const split = parseSplit(values.split);
   const dir = resolve(values.out);
   const set = shapesSet({
@@ -179,9 +180,9 @@ async function stats(argv: string[]): Promise<number> {
     frames: COMMON.frames,
     json: { type: 'boolean' },
   });
-  const count = integer('count', values.count, 10_000, 1, 10_000_000);
-  const seed = integer('seed', values.seed, 1, 0, 0xffffffff);
-  const frames = integer('frames', values.frames, 16, 1, 256);
+  const count = intFlag(values.count, 'count', 1, 10_000_000) ?? 10_000;
+  const seed = intFlag(values.seed, 'seed', 0, 0xffffffff) ?? 1;
+  const frames = intFlag(values.frames, 'frames', 1, 256) ?? 16;
   const split = parseSplit(values.split);
   const s = sceneStatistics({ seed, count, split, frames });
   process.stdout.write(values.json ? `${JSON.stringify(s, null, 2)}\n` : statsMarkdown(s, seed, split));
@@ -222,17 +223,6 @@ function parse<O extends Options>(argv: string[], options: O) {
       cause: error,
     });
   }
-}
-
-function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined) return fallback;
-  const v = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || !Number.isInteger(v) || v < min || v > max) {
-    throw new CascadeError('BAD_ARGUMENT', `--${name} is "${raw}"; expected an integer in ${min}..${max}`, {
-      path: name,
-    });
-  }
-  return v;
 }
 
 function parseSize(raw: string): { height: number; width: number } {

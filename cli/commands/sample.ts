@@ -13,7 +13,7 @@ import { sampleBaseClips } from '../../model/sample-base-clips.js';
 import { CascadeError } from '../../util/cascade-error.js';
 import { EXIT } from '../exit-codes.js';
 import { onInterrupt } from '../on-interrupt.js';
-import { intFlag, parseCliArgs } from '../parse-cli-args.js';
+import { intFlag, numberFlag, parseCliArgs } from '../parse-cli-args.js';
 
 export const SAMPLE_HELP = `Usage: cascade sample --model DIR --prompt TEXT [--prompt TEXT ...] [options]
 
@@ -92,16 +92,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
       path: 'sampler',
     });
   }
-  const guidance = values.guidance === undefined ? 3 : Number(values.guidance);
-  if (!Number.isFinite(guidance) || guidance < 0 || guidance > 50) {
-    throw new CascadeError(
-      'BAD_ARGUMENT',
-      `--guidance is "${values.guidance}", expected a number from 0 to 50.`,
-      {
-        path: 'guidance',
-      },
-    );
-  }
+  const guidance = numberFlag(values.guidance, 'guidance', 0, 50) ?? 3;
   const outDir = resolve(values.out ?? 'samples');
   const steps = intFlag(values.steps, 'steps', 1, 1000) ?? 50;
   const framesShown = intFlag(values.frames, 'frames', 1, 64) ?? 8;

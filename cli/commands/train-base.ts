@@ -13,7 +13,7 @@ import { CascadeError } from '../../util/cascade-error.js';
 import { EXIT } from '../exit-codes.js';
 import { formatDuration } from '../format-duration.js';
 import { onInterrupt } from '../on-interrupt.js';
-import { intFlag, parseCliArgs } from '../parse-cli-args.js';
+import { intFlag, numberFlag, parseCliArgs } from '../parse-cli-args.js';
 import { progressBar, terminalLines } from '../terminal-lines.js';
 
 export const TRAIN_BASE_HELP = `Usage: cascade train-base [options]
@@ -121,7 +121,12 @@ export async function trainBaseCommand(argv: string[]): Promise<number> {
       resume: values.resume,
       totalSteps: values.resume ? steps : undefined,
       untilStep: intFlag(values['until-step'], 'until-step', 1, 10_000_000),
-      timeBudgetMinutes: numberFlag(values['time-budget'], 'time-budget', 0.001, 100_000),
+      timeBudgetMinutes: numberFlag(
+        values['time-budget'] as string | undefined,
+        'time-budget',
+        0.001,
+        100_000,
+      ),
       workers: intFlag(values.workers, 'workers', 0, 64),
       microBatch: intFlag(values['micro-batch'], 'micro-batch', 1, 4096) ?? 2,
       backend: values.backend as BackendRequest | undefined,
@@ -171,11 +176,11 @@ async function buildConfig(values: Values, steps: number | undefined): Promise<T
         : ((await readJson(values.arch, '--arch')) as Record<string, unknown>);
   }
   const lr = { ...(config.learningRate ?? { peak: 2e-4 }) };
-  const peak = numberFlag(values.lr, 'lr', 1e-7, 1);
+  const peak = numberFlag(values.lr as string | undefined, 'lr', 1e-7, 1);
   if (peak !== undefined) lr.peak = peak;
   const warmup = intFlag(values.warmup as string | undefined, 'warmup', 0, 10_000_000);
   if (warmup !== undefined) lr.warmupSteps = warmup;
-  const emaDecay = numberFlag(values['ema-decay'], 'ema-decay', 0, 0.999999);
+  const emaDecay = numberFlag(values['ema-decay'] as string | undefined, 'ema-decay', 0, 0.999999);
   return {
     ...config,
     learningRate: lr,
@@ -193,21 +198,6 @@ async function buildConfig(values: Values, steps: number | undefined): Promise<T
 
 function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
   return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
-}
-
-function numberFlag(value: unknown, flag: string, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (typeof value !== 'string' || !Number.isFinite(n) || n < min || n > max) {
-    throw new CascadeError(
-      'BAD_ARGUMENT',
-      `--${flag} is "${String(value)}", expected a number from ${min} to ${max}.`,
-      {
-        path: flag,
-      },
-    );
-  }
-  return n;
 }
 
 function dataSpec(text: string): TrainBaseConfigInput['data'] {
