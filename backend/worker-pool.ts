@@ -50,6 +50,14 @@ interface Slot {
 const runningFromSource = import.meta.url.endsWith('.ts');
 
 /**
+ * URL of a task module next to `base` (the caller's `import.meta.url`), given without extension:
+ * `.ts` when running from sources (tests, tsx), `.js` from the build.
+ */
+export function taskModuleUrl(path: string, base: string): URL {
+  return new URL(`${path}.${base.endsWith('.ts') ? 'ts' : 'js'}`, base);
+}
+
+/**
  * worker_threads, each owning its own tensor backend. Runs independent tasks on whichever
  * worker is free (clips in parallel) or pinned to a rank (data-parallel training). A crashed
  * worker fails its task with WORKER_CRASHED and is replaced; it never hangs the pool.

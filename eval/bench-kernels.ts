@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { createGradientExchange } from '../backend/gradient-exchange.js';
 import { selectBackend } from '../backend/select-backend.js';
 import { tf } from '../backend/tf.js';
-import { WorkerPool } from '../backend/worker-pool.js';
+import { taskModuleUrl, WorkerPool } from '../backend/worker-pool.js';
 import { isInstalled } from '../util/is-installed.js';
 import { createReferenceNet, REFERENCE_NET_DEFAULTS, type ReferenceNetConfig } from './reference-net.js';
 
@@ -327,9 +327,8 @@ async function dataParallel(
   steps: number,
 ): Promise<{ workers: number; medianMs: number; stepsPerSecond: number }[]> {
   const results: { workers: number; medianMs: number; stepsPerSecond: number }[] = [];
-  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
   const task = {
-    module: new URL(`./reference-net-task.${ext}`, import.meta.url),
+    module: taskModuleUrl('./reference-net-task', import.meta.url),
     name: 'referenceDataParallelSteps',
   };
   for (const workers of [1, 2]) {

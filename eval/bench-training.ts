@@ -27,7 +27,7 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type TaskRef, WorkerPool } from '../backend/worker-pool.js';
+import { type TaskRef, taskModuleUrl, WorkerPool } from '../backend/worker-pool.js';
 import { trainBase } from '../model/train-base.js';
 import type { TrainBaseConfigInput } from '../model/train-config.js';
 import { SHAPES_BASE_ARCHITECTURE, SHAPES_BASE_TRAINING, trainArchitecture } from '../model/train-presets.js';
@@ -56,10 +56,7 @@ const repeats = Number(values.repeats);
 const BUDGET_MINUTES = 95;
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const workerModule = new URL(
-  import.meta.url.endsWith('.ts') ? '../model/train-worker.ts' : '../model/train-worker.js',
-  import.meta.url,
-);
+const workerModule = taskModuleUrl('../model/train-worker', import.meta.url);
 const task = (name: string): TaskRef => ({ module: workerModule, name });
 
 function config(architecture: string, overrides: Partial<TrainBaseConfigInput> = {}): TrainBaseConfigInput {

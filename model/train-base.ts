@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { abortGradientExchange, createGradientExchange } from '../backend/gradient-exchange.js';
 import { type BackendRequest, selectBackend } from '../backend/select-backend.js';
 import { tf } from '../backend/tf.js';
-import { type TaskRef, WorkerPool } from '../backend/worker-pool.js';
+import { type TaskRef, taskModuleUrl, WorkerPool } from '../backend/worker-pool.js';
 import { VOCABULARY } from '../data/vocabulary.js';
 import { CascadeError } from '../util/cascade-error.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
@@ -517,10 +517,7 @@ class PoolGroup implements ReplicaGroup {
   }
 }
 
-const WORKER_MODULE = new URL(
-  import.meta.url.endsWith('.ts') ? './train-worker.ts' : './train-worker.js',
-  import.meta.url,
-);
+const WORKER_MODULE = taskModuleUrl('./train-worker', import.meta.url);
 
 function task(name: string): TaskRef {
   return { module: WORKER_MODULE, name };

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
 import { type BackendInfo, type BackendRequest, selectBackend } from '../backend/select-backend.js';
-import { WorkerPool } from '../backend/worker-pool.js';
+import { taskModuleUrl, WorkerPool } from '../backend/worker-pool.js';
 import { decodeVideoToClip } from '../codecs/decode-video.js';
 import type { Clip } from '../data/clip.js';
 import { type LoadedModel, loadModelDir } from '../model/model-files.js';
@@ -345,7 +345,7 @@ async function startCompute(plan: JobPlan, options: RenderOptions): Promise<Comp
   const pool = await WorkerPool.create({ size: plan.workers, backend: options.backend });
   const backend = await pool.backendInfo();
   const task = {
-    module: new URL(`./compute-clip-task.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url),
+    module: taskModuleUrl('./compute-clip-task', import.meta.url),
     name: 'computeClipTask',
   };
   return {
