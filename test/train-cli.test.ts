@@ -7,6 +7,7 @@ import { sampleCommand } from '../cli/commands/sample.js';
 import { trainBaseCommand } from '../cli/commands/train-base.js';
 import { decodePng } from '../codecs/write-png.js';
 import { loadShapesSet } from '../data/load-shapes-set.js';
+import { shapesSet } from '../data/make-shapes-set.js';
 import { readModelConfig } from '../model/model-files.js';
 import { isCascadeError } from '../util/cascade-error.js';
 import { TINY_ARCHITECTURE } from './support/train-tiny-config.js';
@@ -113,6 +114,21 @@ describe('cascade train-base and cascade sample (cpu, tiny model)', () => {
     expect(set.count).toBe(4);
     expect(set.sample(2).prompt).toBe('two green squares on a striped white background');
     expect(set.header.frames).toBe(2);
+
+    // Held-out prompts over two workers: the same clips as in this thread (noise per seed).
+    const pooled = join(dir, 'pooled');
+    const heldout = ['--model', model, '--heldout', '3', '--steps', '2', '--backend', 'cpu'];
+    expect((await run(sampleCommand, [...heldout, '--workers', '2', '--out', pooled])).code).toBe(0);
+    expect((await run(sampleCommand, [...heldout, '--out', join(dir, 'inline')])).code).toBe(0);
+    const a = await loadShapesSet(join(pooled, 'samples.shapes.gz'));
+    const b = await loadShapesSet(join(dir, 'inline', 'samples.shapes.gz'));
+    const expected = shapesSet({ seed: 1, count: 3, split: 'heldout', frames: 2 }).entries;
+    expect(a.count).toBe(3);
+    for (let i = 0; i < 3; i++) {
+      expect(a.sample(i).prompt).toBe(expected[i]!.prompt);
+      expect(a.sample(i).seed).toBe(expected[i]!.seed);
+      expect(a.sample(i).clip.data).toEqual(b.sample(i).clip.data);
+    }
   });
 
   it('rejects bad flags with the flag named, before training', async () => {
