@@ -1,6 +1,6 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import PQueue from 'p-queue';
 import { type BackendInfo, type BackendRequest, selectBackend } from '../backend/select-backend.js';
 import { taskModuleUrl, WorkerPool } from '../backend/worker-pool.js';
@@ -116,7 +116,7 @@ export async function render(job: string | JobInput, options: RenderOptions = {}
     });
     for (const clip of skipped) emit({ type: 'clip-skipped', clipId: clip.id, reason: 'resume' });
     await mkdir(plan.outputDir, { recursive: true });
-    await removeStaleTemporaries(plan.outputDir);
+    await removeStaleTemporaries(plan);
     await writeManifest(plan.manifestPath, manifest);
 
     const progress = new JobProgress(todo, started);
@@ -259,13 +259,27 @@ async function finishClip(
 const TEMPORARY_NAME =
   /^\..+\.(part-[0-9a-f]{8}|[0-9a-f]{12}\.partial|\d+\.[0-9a-f]{12}\.tmp)(\.[a-z0-9]+)?$/;
 
-/** A run killed hard (SIGKILL, power loss) can leave temporaries; the next run removes them. */
-async function removeStaleTemporaries(outputDir: string): Promise<void> {
-  const names = await readdir(outputDir);
+/**
+ * A run killed hard (SIGKILL, power loss) can leave temporaries; the next run removes them from
+ * the output folder and from every folder an output pattern puts files in.
+ */
+async function removeStaleTemporaries(plan: JobPlan): Promise<void> {
+  const folders = new Set([
+    plan.outputDir,
+    ...plan.clips.flatMap((c) => c.outputs.map((o) => dirname(o.path))),
+  ]);
   await Promise.all(
-    names
-      .filter((n) => TEMPORARY_NAME.test(n))
-      .map((n) => rm(join(outputDir, n), { recursive: true, force: true })),
+    [...folders].map(async (folder) => {
+      const names = await readdir(folder).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return [];
+        throw error;
+      });
+      await Promise.all(
+        names
+          .filter((n) => TEMPORARY_NAME.test(n))
+          .map((n) => rm(join(folder, n), { recursive: true, force: true })),
+      );
+    }),
   );
 }
 

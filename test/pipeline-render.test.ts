@@ -1,4 +1,12 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,6 +106,23 @@ describe('render', () => {
     const repaired = await render(job('out'), { baseDir: dir, resume: true });
     expect(repaired).toMatchObject({ done: 1, skipped: 1 });
     expect(repaired.manifest!.clips.a!.outputs[0]!.sha256).toBe(manifest.clips.a!.outputs[0]!.sha256);
+  });
+
+  it('removes temporaries a killed run left, also in the folders of an output pattern', async () => {
+    const spec = job('nested');
+    spec.clips = [spec.clips[0]!];
+    spec.output = { ...spec.output, pattern: '{id}/clip', encode: [{ preset: 'h264' }] };
+    const stale = [
+      join(dir, 'nested', '.manifest.json.123.0123456789ab.tmp'),
+      join(dir, 'nested', 'a', '.clip.part-0badc0de.mp4'),
+    ];
+    mkdirSync(join(dir, 'nested', 'a'), { recursive: true });
+    for (const path of stale) writeFileSync(path, 'left by a killed run');
+    writeFileSync(join(dir, 'nested', 'a', '.keep-me'), 'not ours');
+    const result = await render(spec, { baseDir: dir });
+    expect(result).toMatchObject({ done: 1, failed: 0 });
+    expect(stale.filter((path) => existsSync(path))).toEqual([]);
+    expect(readdirSync(join(dir, 'nested', 'a')).sort()).toEqual(['.keep-me', 'clip.mp4']);
   });
 
   it('runs model compute on the worker pool with the same pixels as in-process', async () => {
