@@ -107,6 +107,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
     process.stdout.write(
       `Sampling ${requests.length} clip(s) of ${frames}x${height}x${width} with ${sampler}, ${steps} steps, guidance ${guidance}, backend ${compute.backend}${workers > 0 ? `, ${workers} worker(s)` : ''}\n`,
     );
+    const started = performance.now();
     try {
       clips = await compute.sample(requests, {
         steps,
@@ -118,6 +119,10 @@ export async function sampleCommand(argv: string[]): Promise<number> {
     } finally {
       await compute.close();
     }
+    const seconds = (performance.now() - started) / 1000;
+    process.stdout.write(
+      `Sampled ${clips.length} clip(s) in ${seconds.toFixed(1)} s: ${(seconds / clips.length).toFixed(2)} s per clip, ${((1000 * seconds) / (clips.length * steps)).toFixed(1)} ms per denoising step of one clip (wall clock)\n`,
+    );
   } finally {
     release();
   }
