@@ -77,6 +77,13 @@ async function demoRun() {
   const start = performance.now();
   const result = await render(job, { workers: 1 });
   const wall = (performance.now() - start) / 1000;
+  const failed = Object.entries(result.manifest!.clips).filter(([, record]) => record.status === 'failed');
+  if (failed.length > 0) {
+    // An overhead computed over failed clips would be meaningless: stop with their errors.
+    throw new Error(
+      `demo job: ${failed.length} clip(s) failed: ${failed.map(([id, r]) => `${id}: ${r.error?.message}`).join('; ')}`,
+    );
+  }
   let compute = 0;
   for (const record of Object.values(result.manifest!.clips)) {
     for (const [stage, s] of Object.entries(record.timings)) {

@@ -6,6 +6,8 @@ export interface AttentionOptions {
   readonly keyBias?: tf.Tensor2D | undefined;
   /** Extra multiplier on the logits after the 1/sqrt(d_head) scaling (Attn-SF uses it). */
   readonly logitScale?: number | undefined;
+  /** Most logits computed at once (default MAX_LOGITS); items go in groups above it. Same result. */
+  readonly maxLogits?: number | undefined;
 }
 
 /**
@@ -22,17 +24,39 @@ export function multiHeadAttention(
   const [n, sq, c] = q.shape;
   const sk = k.shape[1];
   const dh = c / heads;
-  const split = (x: tf.Tensor3D, s: number): tf.Tensor3D =>
-    tf.reshape(tf.transpose(tf.reshape(x, [n, s, heads, dh]), [0, 2, 1, 3]), [n * heads, s, dh]);
-  const qh = split(q, sq);
-  const kh = split(k, sk);
-  const vh = split(v, sk);
+  const split = (x: tf.Tensor3D, s: number): tf.Tensor3D => {
+    const items = x.shape[0];
+    return tf.reshape(tf.transpose(tf.reshape(x, [items, s, heads, dh]), [0, 2, 1, 3]), [
+      items * heads,
+      s,
+      dh,
+    ]);
+  };
   const scale = (options.logitScale ?? 1) / Math.sqrt(dh);
-  let logits: tf.Tensor3D = tf.mul(tf.matMul(qh, kh, false, true), scale);
-  if (options.keyBias) {
-    const biased = tf.add(tf.reshape(logits, [n, heads, sq, sk]), tf.reshape(options.keyBias, [n, 1, 1, sk]));
-    logits = tf.reshape(biased, [n * heads, sq, sk]);
-  }
-  const out = tf.matMul(tf.softmax(logits), vh);
+  // Attention over [m, s, dh] heads (m = items x heads) for items start..start+items-1.
+  const attend = (start: number, items: number): tf.Tensor3D =>
+    tf.tidy(() => {
+      const part = (x: tf.Tensor3D, s: number): tf.Tensor3D =>
+        split(items === n ? x : tf.slice(x, [start, 0, 0], [items, s, c]), s);
+      let logits: tf.Tensor3D = tf.mul(tf.matMul(part(q, sq), part(k, sk), false, true), scale);
+      if (options.keyBias) {
+        const bias = items === n ? options.keyBias : tf.slice(options.keyBias, [start, 0], [items, sk]);
+        const biased = tf.add(
+          tf.reshape(logits, [items, heads, sq, sk]),
+          tf.reshape(bias, [items, 1, 1, sk]),
+        );
+        logits = tf.reshape(biased, [items * heads, sq, sk]);
+      }
+      return tf.matMul(tf.softmax(logits), part(v, sk));
+    });
+  // The logits of all items at once can outgrow a wasm heap (2 GB) at higher scales: 32 frames
+  // of 32x32 tokens are 4 x 1024^2 x 32 floats = 512 MB per layer. Items go in groups instead.
+  const group = Math.max(1, Math.floor((options.maxLogits ?? MAX_LOGITS) / (heads * sq * sk)));
+  const parts: tf.Tensor3D[] = [];
+  for (let start = 0; start < n; start += group) parts.push(attend(start, Math.min(group, n - start)));
+  const out = parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
   return tf.reshape(tf.transpose(tf.reshape(out, [n, heads, sq, dh]), [0, 2, 1, 3]), [n, sq, c]);
 }
+
+/** Most attention logits computed at once (16M floats = 64 MB; softmax makes a second copy). */
+export const MAX_LOGITS = 16 * 1024 * 1024;

@@ -246,35 +246,39 @@ export class VideoUNet {
         if (collect) taps.push(out);
         return out;
       };
-      const block = (prefix: string, i: number, h: tf.Tensor4D, attention: boolean): tf.Tensor4D => {
-        h = resBlock(p, `${prefix}.res.${i}`, h, embFrames, c.groups);
-        if (attention) {
-          h = spatialAttention(
-            p,
-            `${prefix}.attn.${i}`,
-            h,
-            c.groups,
-            c.attentionHeads,
-            options.attentionLogitScale,
-          );
-          h = crossAttention(
-            p,
-            `${prefix}.cross.${i}`,
-            h,
-            text.context,
-            text.keyBias,
-            c.groups,
-            c.attentionHeads,
-          );
-        }
-        for (const kind of c.temporalMixing) {
-          h =
-            kind === 'conv'
-              ? temporalConv(p, `${prefix}.tconv.${i}`, h, frames, c.groups)
-              : temporalAttention(p, `${prefix}.tattn.${i}`, h, frames, c.groups, c.attentionHeads);
-        }
-        return h;
-      };
+      // Each block in its own tidy: without gradients its intermediates are freed as soon as it
+      // returns (at 4x scale one block's activations are hundreds of MB); under a gradient tape
+      // the tensors the backward pass needs are kept by the engine anyway.
+      const block = (prefix: string, i: number, hIn: tf.Tensor4D, attention: boolean): tf.Tensor4D =>
+        tf.tidy(() => {
+          let h = resBlock(p, `${prefix}.res.${i}`, hIn, embFrames, c.groups);
+          if (attention) {
+            h = spatialAttention(
+              p,
+              `${prefix}.attn.${i}`,
+              h,
+              c.groups,
+              c.attentionHeads,
+              options.attentionLogitScale,
+            );
+            h = crossAttention(
+              p,
+              `${prefix}.cross.${i}`,
+              h,
+              text.context,
+              text.keyBias,
+              c.groups,
+              c.attentionHeads,
+            );
+          }
+          for (const kind of c.temporalMixing) {
+            h =
+              kind === 'conv'
+                ? temporalConv(p, `${prefix}.tconv.${i}`, h, frames, c.groups)
+                : temporalAttention(p, `${prefix}.tattn.${i}`, h, frames, c.groups, c.attentionHeads);
+          }
+          return h;
+        });
 
       let h = conv2d(p, 'in.conv', tf.reshape(x, [batch * frames, height, width, 3]));
       const skips: tf.Tensor4D[] = [];

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../backend/select-backend.js';
 import { tf } from '../backend/tf.js';
 import { attnSfScale } from '../model/attn-sf-scale.js';
+import { multiHeadAttention } from '../model/multi-head-attention.js';
 import { fanInInit, initialValues } from '../model/param-spec.js';
 import { upsampleNearest2x } from '../model/resample.js';
 import { VideoUNet, videoUNetParamSpecs } from '../model/video-unet.js';
@@ -237,6 +238,37 @@ describe('VideoUNet', () => {
     expect(maxAbsDiff(base!, scaled!)).toBeGreaterThan(1e-6);
     expect(maxAbs(zeroed!)).toBe(0);
     tf.dispose([base!, scaled!, zeroed!]);
+  });
+
+  it('attention in groups of items (bounded logits) gives the same result and gradients', () => {
+    const rng = new Rng(11);
+    const make = (shape: [number, number, number]) => {
+      const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+      rng.normals(data.length, data);
+      return tf.tensor(data, shape) as tf.Tensor3D;
+    };
+    const [q, k, v] = [make([5, 6, 8]), make([5, 7, 8]), make([5, 7, 8])];
+    const keyBias = tf.tensor2d(
+      Array.from({ length: 35 }, (_, i) => (i % 4 === 0 ? -1e9 : 0)),
+      [5, 7],
+    );
+    const run = (maxLogits?: number) => {
+      const f = (x: tf.Tensor) =>
+        tf.sum(tf.square(multiHeadAttention(x as tf.Tensor3D, k, v, { heads: 2, keyBias, maxLogits })));
+      const out = multiHeadAttention(q, k, v, { heads: 2, keyBias, maxLogits });
+      const grad = tf.grad(f)(q);
+      const result = { out: out.arraySync(), grad: grad.arraySync() };
+      tf.dispose([out, grad]);
+      return result;
+    };
+    const whole = run();
+    // 2 heads x 6 x 7 logits per item: groups of 2 items, then 1 item.
+    for (const maxLogits of [2 * 84, 1]) {
+      const grouped = run(maxLogits);
+      expect(grouped.out).toEqual(whole.out);
+      expect(grouped.grad).toEqual(whole.grad);
+    }
+    tf.dispose([q, k, v, keyBias]);
   });
 
   it('attnSfScale is 1 at the training size and sqrt(log n_test / log n_train) above it', () => {
