@@ -21,18 +21,7 @@ export function intFlag(
   min: number,
   max: number,
 ): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new CascadeError(
-      'BAD_ARGUMENT',
-      `--${flag} is "${value}", expected a whole number from ${min} to ${max}.`,
-      {
-        path: flag,
-      },
-    );
-  }
-  return n;
+  return rangeFlag(value, flag, min, max, true);
 }
 
 /** A finite number flag value, or BAD_ARGUMENT naming the flag. */
@@ -42,15 +31,24 @@ export function numberFlag(
   min: number,
   max: number,
 ): number | undefined {
+  return rangeFlag(value, flag, min, max, false);
+}
+
+function rangeFlag(
+  value: string | undefined,
+  flag: string,
+  min: number,
+  max: number,
+  whole: boolean,
+): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+  const valid = whole ? Number.isInteger(n) : Number.isFinite(n);
+  if (value.trim() === '' || !valid || n < min || n > max) {
     throw new CascadeError(
       'BAD_ARGUMENT',
-      `--${flag} is "${value}", expected a number from ${min} to ${max}.`,
-      {
-        path: flag,
-      },
+      `--${flag} is "${value}", expected a ${whole ? 'whole number' : 'number'} from ${min} to ${max}.`,
+      { path: flag },
     );
   }
   return n;

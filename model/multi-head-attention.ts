@@ -59,4 +59,4 @@ export function multiHeadAttention(
 }
 
 /** Most attention logits computed at once (16M floats = 64 MB; softmax makes a second copy). */
-export const MAX_LOGITS = 16 * 1024 * 1024;
+const MAX_LOGITS = 16 * 1024 * 1024;

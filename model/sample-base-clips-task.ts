@@ -1,5 +1,4 @@
 /** Worker-pool entry of `sampleBaseClips`: one chunk of requests on a worker's own model copy. */
-import type { TaskContext } from '../backend/worker-protocol.js';
 import type { Clip } from '../data/clip.js';
 import { type SampleBaseClipsOptions, type SampleRequest, sampleBaseClips } from './sample-base-clips.js';
 import { workerModel } from './worker-model.js';
@@ -11,10 +10,7 @@ export interface SampleClipsPayload {
   readonly options: Pick<SampleBaseClipsOptions, 'steps' | 'sampler' | 'guidanceScale' | 'batch'>;
 }
 
-export async function sampleClipsTask(payload: SampleClipsPayload, context: TaskContext): Promise<Clip[]> {
+export async function sampleClipsTask(payload: SampleClipsPayload): Promise<Clip[]> {
   const { unet, schedule } = await workerModel(payload.modelDir, payload.modelSha256);
-  return sampleBaseClips(unet, schedule, payload.requests, {
-    ...payload.options,
-    onProgress: (done) => context.progress(done),
-  });
+  return sampleBaseClips(unet, schedule, payload.requests, payload.options);
 }

@@ -241,13 +241,11 @@ describe('VideoUNet', () => {
   });
 
   it('attention in groups of items (bounded logits) gives the same result and gradients', () => {
-    const rng = new Rng(11);
-    const make = (shape: [number, number, number]) => {
-      const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-      rng.normals(data.length, data);
-      return tf.tensor(data, shape) as tf.Tensor3D;
-    };
-    const [q, k, v] = [make([5, 6, 8]), make([5, 7, 8]), make([5, 7, 8])];
+    const [q, k, v] = [
+      randomTensor([5, 6, 8], 1),
+      randomTensor([5, 7, 8], 2),
+      randomTensor([5, 7, 8], 3),
+    ] as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
     const keyBias = tf.tensor2d(
       Array.from({ length: 35 }, (_, i) => (i % 4 === 0 ? -1e9 : 0)),
       [5, 7],
