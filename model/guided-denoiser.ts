@@ -1,5 +1,6 @@
 import { tf } from '../backend/tf.js';
 import { CascadeError } from '../util/cascade-error.js';
+import type { NoiseSchedule } from './noise-schedule.js';
 import type { Denoiser } from './sample-options.js';
 import { PAD_TOKEN } from './text-encoder.js';
 import type { VideoUNet } from './video-unet.js';
@@ -19,6 +20,8 @@ export type InjectionsFor = (
 ) => readonly (tf.Tensor | undefined)[] | undefined;
 
 export interface GuidedDenoiserOptions {
+  /** The model's noise schedule: turns a v-prediction model's output into eps. */
+  readonly schedule: NoiseSchedule;
   /** Prompt tokens [B, L] int32 (0 = PAD); the caller keeps ownership. */
   readonly tokens: tf.Tensor2D;
   /**
@@ -34,7 +37,12 @@ export interface GuidedDenoiserOptions {
   readonly paramOverrides?: ReadonlyMap<string, tf.Tensor> | undefined;
 }
 
-/** A `Denoiser` that runs the UNet with classifier-free guidance and optional injections. */
+/**
+ * A `Denoiser` that runs the UNet with classifier-free guidance and optional injections and
+ * returns eps whatever the model predicts. Guidance combines the raw predictions; for a
+ * v model that equals guiding eps, because eps = sqrt(abar) v + sqrt(1 - abar) x_t is affine
+ * in v with the same x_t in both halves.
+ */
 export function guidedDenoiser(unet: VideoUNet, options: GuidedDenoiserOptions): Denoiser {
   const scale = options.guidanceScale ?? 1;
   if (!Number.isFinite(scale)) {
@@ -61,13 +69,16 @@ export function guidedDenoiser(unet: VideoUNet, options: GuidedDenoiserOptions):
           inj !== undefined && inj.shape[0] === perHalf ? tf.concat([inj, inj], 0) : inj,
         );
       }
-      const { eps } = unet.apply(x, t, tokens, {
+      const raw = unet.apply(x, t, tokens, {
         injections,
         attentionLogitScale: options.attentionLogitScale,
         paramOverrides: options.paramOverrides,
-      });
-      if (!guided) return eps!;
-      const [cond, uncond] = tf.split(eps!, 2, 0);
-      return tf.add(uncond!, tf.mul(tf.sub(cond!, uncond!), scale));
+      }).prediction!;
+      let prediction = raw;
+      if (guided) {
+        const [cond, uncond] = tf.split(raw, 2, 0);
+        prediction = tf.add(uncond!, tf.mul(tf.sub(cond!, uncond!), scale));
+      }
+      return unet.config.prediction === 'v' ? options.schedule.epsFromV(xt, t, prediction) : prediction;
     });
 }

@@ -113,6 +113,20 @@ export class NoiseSchedule {
     });
   }
 
+  /** eps = sqrt(abar) v + sqrt(1 - abar) x_t (the inverse of `velocity` given x_t). */
+  epsFromV(xt: tf.Tensor, t: StepInput, v: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      const [a, s] = this.coefficients(t, xt, (abar) => [Math.sqrt(abar), Math.sqrt(1 - abar)]);
+      return tf.add(tf.mul(a, v), tf.mul(s, xt));
+    });
+  }
+
+  /** Signal-to-noise ratio abar / (1 - abar) at step t. */
+  snr(t: number): number {
+    const abar = this.abar(t);
+    return abar / (1 - abar);
+  }
+
   private checkStep(t: number): void {
     if (!Number.isInteger(t) || t < 0 || t >= this.steps) {
       throw new CascadeError('BAD_ARGUMENT', `Timestep ${t} is outside 0..${this.steps - 1} (integer).`, {

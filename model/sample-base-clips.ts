@@ -71,6 +71,7 @@ export async function sampleBaseClips(
     const tokenTensor = tf.tensor2d(ids, [n, maxTokens], 'int32');
     try {
       const denoise = guidedDenoiser(unet, {
+        schedule,
         tokens: tokenTensor,
         guidanceScale: options.guidanceScale ?? 3,
       });

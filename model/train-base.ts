@@ -1,5 +1,6 @@
 /**
- * Training loop of the base video diffusion model (epsilon prediction, MSE, t ~ U{0..N-1}),
+ * Training loop of the base video diffusion model (eps or v prediction, MSE with optional
+ * min-SNR weighting, t ~ U{0..N-1}),
  * data-parallel over a worker pool: every worker holds a TrainReplica, all replicas apply the
  * same averaged update, and this thread only tells them which update to run, logs, reports
  * progress and writes checkpoints (from rank 0's state) and the final model.

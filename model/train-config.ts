@@ -76,6 +76,14 @@ export const TrainBaseConfig = z.strictObject({
       warmup: z.boolean().default(true),
     })
     .prefault({}),
+  /**
+   * Min-SNR-gamma loss weighting (Hang et al. 2023), for either prediction target: each
+   * example's MSE is multiplied by min(1, w(gamma) / w(SNR_t)), where w(SNR) = SNR for eps and
+   * SNR + 1 for v is the weight the plain target puts on the x0 error. So steps with SNR above
+   * gamma (little noise: fine detail) stop dominating the loss, and the noisier steps, where a
+   * clip's layout, colours and object count are chosen, keep their full weight. Absent: plain MSE.
+   */
+  minSnrGamma: z.number().positive().optional(),
   /** Share of examples trained with the null (all-PAD) prompt, for classifier-free guidance. */
   promptDropout: z.number().min(0).max(1).default(0.1),
   seed: z.number().int().min(0).max(0xffffffff).default(0),

@@ -15,6 +15,7 @@ const SHAPES_COMMON = {
   frames: 16,
   height: 32,
   width: 32,
+  prediction: 'v',
 } as const;
 
 /**
@@ -64,6 +65,7 @@ export const SHAPES_BASE_TRAINING: Omit<TrainBaseConfigInput, 'architecture'> = 
   optimizer: { beta1: 0.9, beta2: 0.99, epsilon: 1e-8, weightDecay: 0.01 },
   gradClip: 1,
   ema: { decay: 0.995, warmup: true },
+  minSnrGamma: 5,
   promptDropout: 0.1,
   schedule: { kind: 'cosine', steps: 1000, offset: 0.008, maxBeta: 0.999 },
   data: { kind: 'shapes' },

@@ -6,6 +6,7 @@ import { AdamW, type AdamWState } from './adamw.js';
 import { clipGradientNorm } from './clip-gradient-norm.js';
 import { Ema } from './ema.js';
 import { learningRateAt } from './lr-schedule.js';
+import { minSnrWeight } from './min-snr-weight.js';
 import { NoiseSchedule } from './noise-schedule.js';
 import { sizeOf } from './param-spec.js';
 import type { ResolvedTrainConfig } from './train-config.js';
@@ -281,7 +282,7 @@ export class TrainReplica {
     return { x0, eps, tokens, t };
   }
 
-  /** Adds d(scaled loss)/d(weights) of one micro-batch to this.grads; returns the sum of per-example MSEs. */
+  /** Adds d(scaled loss)/d(weights) of one micro-batch to this.grads; returns the sum of per-example (weighted) MSEs. */
   private accumulateGradients(batch: Batch, n: number): number {
     const { config, architecture: a } = this.resolved;
     const shape: [number, number, number, number, number] = [n, a.frames, a.height, a.width, 3];
@@ -294,12 +295,16 @@ export class TrainReplica {
       const x0 = tf.tensor(batch.x0, shape, 'float32');
       const eps = tf.tensor(batch.eps, shape, 'float32');
       const xt = this.schedule.qSample(x0, steps, eps) as tf.Tensor5D;
+      const target = a.prediction === 'v' ? this.schedule.velocity(x0, steps, eps) : eps;
+      const weights = tf.tensor1d(
+        steps.map((step) => minSnrWeight(a.prediction, this.schedule.snr(step), config.minSnrGamma)),
+      );
       const tokens = tf.tensor2d(batch.tokens, [n, a.maxTokens], 'int32');
       const t = tf.tensor1d(batch.t, 'int32');
       const { value, grads } = tf.variableGrads(() => {
-        const predicted = this.unet.apply(xt, t as tf.Tensor1D, tokens).eps!;
-        const mse = tf.mean(tf.square(tf.sub(predicted, eps)), [1, 2, 3, 4]);
-        return tf.mul(tf.sum(mse), scale) as tf.Scalar;
+        const predicted = this.unet.apply(xt, t as tf.Tensor1D, tokens).prediction!;
+        const mse = tf.mean(tf.square(tf.sub(predicted, target)), [1, 2, 3, 4]);
+        return tf.mul(tf.sum(tf.mul(mse, weights)), scale) as tf.Scalar;
       }, variables);
       for (const [tfName, grad] of Object.entries(grads)) {
         const name = this.variableNames.get(tfName);

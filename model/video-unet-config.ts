@@ -33,6 +33,14 @@ export const VideoUNetConfig = z
     frames: positiveInt,
     height: positiveInt,
     width: positiveInt,
+    /**
+     * What the network outputs: 'eps' (the noise) or 'v' (sqrt(abar) eps - sqrt(1 - abar) x0).
+     * With 'eps', x0 = (x_t - sqrt(1 - abar) eps) / sqrt(abar) multiplies any error by up to
+     * 1e4 at the noisiest steps of the cosine schedule (abar ~ 1e-8 at t = 999), so the steps
+     * that choose a clip's layout and colours come out as noise; with 'v' the network predicts
+     * x0 itself there. Default 'eps' (models saved before this field existed).
+     */
+    prediction: z.enum(['eps', 'v']).default('eps'),
   })
   .superRefine((c, ctx) => {
     const issue = (path: (string | number)[], message: string): void => {

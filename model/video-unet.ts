@@ -1,6 +1,8 @@
 /**
- * The base video diffusion UNet. It predicts epsilon (the noise added by the forward process),
- * as in the Self-Cascade paper's base models.
+ * The base video diffusion UNet. Its output is, per `config.prediction`, either epsilon (the
+ * noise added by the forward process, as in the Self-Cascade paper's base models) or the
+ * velocity v = sqrt(abar) eps - sqrt(1 - abar) x0 (Salimans & Ho 2022). `guidedDenoiser`
+ * turns either into the eps the samplers use.
  *
  * Factorised space-time design (no tf.conv3d, which is slow on wasm): frames are folded into
  * the batch, x [B, T, H, W, 3] -> [B*T, H, W, 3], and every spatial layer is a 2-D layer.
@@ -19,7 +21,7 @@
  *   up.2: concat skip 2, R x (res, attn, cross, temporal), upsample
  *   up.1: concat skip 1, R x (res, temporal), upsample
  *   up.0: concat skip 0, R x (res, temporal)
- *   out: norm, silu, conv -> [B*T, H, W, 3] -> eps [B, T, H, W, 3]
+ *   out: norm, silu, conv -> [B*T, H, W, 3] -> prediction [B, T, H, W, 3]
  *
  * Taps and injections (the Self-Cascade feature points): N = levels + 1 points, the output of
  * every encoder level (after its blocks, before downsampling) and the output of the mid block.
@@ -60,7 +62,7 @@ export interface VideoUNetApplyOptions {
   readonly injections?: readonly (tf.Tensor | undefined)[] | undefined;
   /** Return the N tap features (after injection). */
   readonly collectTaps?: boolean | undefined;
-  /** Stop after the mid block and return only the taps (no eps). */
+  /** Stop after the mid block and return only the taps (no prediction). */
   readonly encoderOnly?: boolean | undefined;
   /** Multiplier on the spatial self-attention logits (Attn-SF baseline); default 1. */
   readonly attentionLogitScale?: number | undefined;
@@ -69,8 +71,8 @@ export interface VideoUNetApplyOptions {
 }
 
 export interface VideoUNetOutput {
-  /** Predicted noise [B, T, H, W, 3]; absent when `encoderOnly`. */
-  readonly eps?: tf.Tensor5D;
+  /** Predicted eps or v (`config.prediction`) [B, T, H, W, 3]; absent when `encoderOnly`. */
+  readonly prediction?: tf.Tensor5D;
   /** taps[n] [B*T, h_n, w_n, c_n]; present when `collectTaps` or `encoderOnly`. */
   readonly taps?: tf.Tensor4D[];
 }
@@ -212,7 +214,7 @@ export class VideoUNet {
 
   /**
    * x [B, T, H, W, 3] (H, W divisible by 2^(levels-1)), t [B] in 0..999, tokens [B, L] int32
-   * (0 = PAD) -> predicted eps [B, T, H, W, 3] and/or the taps. Never disposes its inputs.
+   * (0 = PAD) -> predicted eps or v [B, T, H, W, 3] and/or the taps. Never disposes its inputs.
    */
   apply(
     x: tf.Tensor5D,
@@ -299,8 +301,8 @@ export class VideoUNet {
         if (n > 0) h = conv2d(p, `up.${n}.upsample`, upsampleNearest2x(h));
       }
       h = conv2d(p, 'out.conv', silu(groupNorm(p, 'out.norm', h, c.groups) as tf.Tensor4D));
-      const eps = tf.reshape(h, [batch, frames, height, width, 3]) as tf.Tensor5D;
-      return collect ? { eps, taps } : { eps };
+      const prediction = tf.reshape(h, [batch, frames, height, width, 3]) as tf.Tensor5D;
+      return collect ? { prediction, taps } : { prediction };
     }) as VideoUNetOutput;
   }
 

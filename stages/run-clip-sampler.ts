@@ -22,7 +22,12 @@ export async function runClipSampler(
   const arch = model.unet.config;
   const tokens = tf.tensor2d(tokenizePrompt(clip.prompt, arch.maxTokens), [1, arch.maxTokens], 'int32');
   try {
-    const denoise = guidedDenoiser(model.unet, { tokens, guidanceScale: clip.guidance, injectionsFor });
+    const denoise = guidedDenoiser(model.unet, {
+      schedule: model.schedule,
+      tokens,
+      guidanceScale: clip.guidance,
+      injectionsFor,
+    });
     const options = {
       steps: clip.steps,
       startStep,

@@ -134,8 +134,8 @@ describe('model files', () => {
       tf.tensor(new Rng(9).normals(2 * 8 * 8 * 3), [1, 2, 8, 8, 3]) as tf.Tensor5D,
       tf.tensor2d([[1, 2, 0]], [1, 3], 'int32'),
     ];
-    const a = unet.apply(x, 400, tokens).eps!;
-    const b = loaded.unet.apply(x, 400, tokens).eps!;
+    const a = unet.apply(x, 400, tokens).prediction!;
+    const b = loaded.unet.apply(x, 400, tokens).prediction!;
     expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
     tf.dispose([x, tokens, a, b]);
     loaded.unet.dispose();

@@ -84,6 +84,29 @@ describe('NoiseSchedule', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('velocity then epsFromV gives back eps; snr is abar / (1 - abar)', () => {
+    const s = new NoiseSchedule({ kind: 'cosine' });
+    const before = tf.memory().numTensors;
+    const x0 = tf.tidy(() => tf.clipByValue(randomTensor([2, 3, 4, 4, 3], 5, 0.5), -1, 1));
+    const eps = randomTensor([2, 3, 4, 4, 3], 6);
+    for (const t of [0, 250, 500, 900, 999]) {
+      const [xt, v, epsBack, x0Back] = tf.tidy(() => {
+        const xt = s.qSample(x0, t, eps);
+        const v = s.velocity(x0, t, eps);
+        const epsBack = s.epsFromV(xt, t, v);
+        return [xt, v, epsBack, s.predictX0(xt, t, epsBack)];
+      });
+      expect(maxAbsDiff(epsBack!, eps)).toBeLessThan(1e-5);
+      // x0 through eps: the rounding of eps is divided by sqrt(abar), which is 1e-4 at t = 999.
+      expect(maxAbsDiff(x0Back!, x0) * Math.sqrt(s.abar(t))).toBeLessThan(1e-6);
+      expect(s.snr(t)).toBeCloseTo(s.abar(t) / (1 - s.abar(t)), 12);
+      tf.dispose([xt!, v!, epsBack!, x0Back!]);
+    }
+    expect(s.snr(0)).toBeGreaterThan(s.snr(500));
+    tf.dispose([x0, eps]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('per-sample timesteps broadcast over the batch and match per-step results', () => {
     const s = new NoiseSchedule({ kind: 'cosine' });
     const x0 = randomTensor([2, 2, 2, 2, 3], 3);

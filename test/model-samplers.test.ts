@@ -122,7 +122,7 @@ describe('samplers with an oracle eps recover the known clean clip', () => {
 
 describe('DDIM with the UNet', () => {
   it('eta = 0 with guidance is deterministic: two runs are bit-identical', async () => {
-    const denoise = guidedDenoiser(unet, { tokens, guidanceScale: 3 });
+    const denoise = guidedDenoiser(unet, { schedule: linear, tokens, guidanceScale: 3 });
     const a = await ddimSample(denoise, noise(7), linear, { steps: 3 });
     const b = await ddimSample(denoise, noise(7), linear, { steps: 3 });
     const c = await ddimSample(denoise, noise(8), linear, { steps: 3 });
@@ -132,7 +132,7 @@ describe('DDIM with the UNet', () => {
   });
 
   it('eta > 0 draws its noise from the seed', async () => {
-    const denoise = guidedDenoiser(unet, { tokens });
+    const denoise = guidedDenoiser(unet, { schedule: linear, tokens });
     const start = noise(9);
     const a = await ddimSample(denoise, start, linear, { steps: 3, eta: 0.5, seed: 1 });
     const b = await ddimSample(denoise, start, linear, { steps: 3, eta: 0.5, seed: 1 });
@@ -146,7 +146,7 @@ describe('DDIM with the UNet', () => {
   it('from step K runs the documented steps, reports progress per step, keeps its input', async () => {
     const seen: number[] = [];
     const progress: SamplerProgress[] = [];
-    const inner = guidedDenoiser(unet, { tokens });
+    const inner = guidedDenoiser(unet, { schedule: linear, tokens });
     const denoise: Denoiser = (xt, t, info) => {
       seen.push(t);
       expect(info.totalSteps).toBe(4);
@@ -173,7 +173,7 @@ describe('DDIM with the UNet', () => {
     const start = noise(11);
     const before = tf.memory().numTensors;
     let calls = 0;
-    const inner = guidedDenoiser(unet, { tokens, guidanceScale: 2 });
+    const inner = guidedDenoiser(unet, { schedule: linear, tokens, guidanceScale: 2 });
     const denoise: Denoiser = (xt, t, info) => {
       calls++;
       return inner(xt, t, info);
@@ -203,6 +203,7 @@ describe('DDIM with the UNet', () => {
     const shapes = unet.tapShapes(1, 2, 8, 8);
     const batches: number[] = [];
     const withInjection = guidedDenoiser(unet, {
+      schedule: linear,
       tokens,
       guidanceScale: 2,
       injectionsFor: (xt, _t, tok) => {
@@ -210,7 +211,7 @@ describe('DDIM with the UNet', () => {
         return [tf.fill(shapes[0]!, 0.3)];
       },
     });
-    const plain = guidedDenoiser(unet, { tokens, guidanceScale: 2 });
+    const plain = guidedDenoiser(unet, { schedule: linear, tokens, guidanceScale: 2 });
     const start = noise(12);
     const before = tf.memory().numTensors;
     const a = await ddimSample(withInjection, start, linear, { steps: 2 });
@@ -223,9 +224,41 @@ describe('DDIM with the UNet', () => {
   });
 });
 
+describe('guided denoiser of a v-prediction model', () => {
+  it('returns eps = sqrt(abar) v + sqrt(1 - abar) x_t of the guided v', () => {
+    const vModel = VideoUNet.fromWeights(
+      parseVideoUNetConfig({ ...config, prediction: 'v' }),
+      new Map([...unet.params].map(([name, p]) => [name, p.dataSync() as Float32Array])),
+    );
+    const x = noise(14);
+    const before = tf.memory().numTensors;
+    for (const t of [999, 500, 3]) {
+      const [fromV, expected] = tf.tidy(() => {
+        // The eps model with the same weights outputs exactly the v model's raw prediction.
+        const guidedRaw = guidedDenoiser(unet, { schedule: cosine, tokens, guidanceScale: 3 })(x, t, {
+          step: 1,
+          totalSteps: 1,
+        }) as tf.Tensor;
+        const a = Math.sqrt(cosine.abar(t));
+        const s = Math.sqrt(1 - cosine.abar(t));
+        const eps = guidedDenoiser(vModel, { schedule: cosine, tokens, guidanceScale: 3 })(x, t, {
+          step: 1,
+          totalSteps: 1,
+        }) as tf.Tensor;
+        return [eps, tf.add(tf.mul(guidedRaw, a), tf.mul(x, s))];
+      });
+      expect(maxAbsDiff(fromV!, expected!)).toBeLessThan(1e-5);
+      tf.dispose([fromV!, expected!]);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(x);
+    vModel.dispose();
+  });
+});
+
 describe('DPM-Solver++(2M) with the UNet', () => {
   it('runs, is deterministic, clips x0 on request, and leaks nothing', async () => {
-    const denoise = guidedDenoiser(unet, { tokens, guidanceScale: 2 });
+    const denoise = guidedDenoiser(unet, { schedule: cosine, tokens, guidanceScale: 2 });
     const start = noise(13);
     const before = tf.memory().numTensors;
     const a = await dpmSolverSample(denoise, start, cosine, { steps: 4 });

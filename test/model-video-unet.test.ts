@@ -85,9 +85,9 @@ afterAll(() => {
 });
 
 describe('VideoUNet', () => {
-  it('predicts eps of the input shape and exposes levels + 1 taps of the documented shapes', () => {
+  it('predicts a tensor of the input shape and exposes levels + 1 taps of the documented shapes', () => {
     const out = unet.apply(x, t, tokens, { collectTaps: true });
-    expect(out.eps!.shape).toEqual([2, 4, 8, 8, 3]);
+    expect(out.prediction!.shape).toEqual([2, 4, 8, 8, 3]);
     expect(unet.tapCount).toBe(3);
     expect(out.taps!.map((tap) => tap.shape)).toEqual([
       [8, 8, 8, 8],
@@ -95,16 +95,16 @@ describe('VideoUNet', () => {
       [8, 4, 4, 16],
     ]);
     expect(unet.tapShapes(2, 4, 8, 8)).toEqual(out.taps!.map((tap) => tap.shape));
-    expect(Number.isFinite(maxAbs(out.eps!))).toBe(true);
-    expect(maxAbs(out.eps!)).toBeGreaterThan(0);
-    tf.dispose([out.eps!, ...out.taps!]);
+    expect(Number.isFinite(maxAbs(out.prediction!))).toBe(true);
+    expect(maxAbs(out.prediction!)).toBeGreaterThan(0);
+    tf.dispose([out.prediction!, ...out.taps!]);
   });
 
   it('has N = 4 taps with 3 levels (the paper N)', () => {
     const three = VideoUNet.create({ ...config, channels: [8, 8, 16] }, { seed: 1 });
     const before = tf.memory().numTensors;
-    const { taps, eps } = three.apply(x, 5, tokens, { encoderOnly: true });
-    expect(eps).toBeUndefined();
+    const { taps, prediction } = three.apply(x, 5, tokens, { encoderOnly: true });
+    expect(prediction).toBeUndefined();
     expect(taps!.map((tap) => tap.shape)).toEqual([
       [8, 8, 8, 8],
       [8, 4, 4, 8],
@@ -118,28 +118,28 @@ describe('VideoUNet', () => {
 
   it('a fresh model predicts exactly zero (zero-initialised output conv)', () => {
     const fresh = VideoUNet.create(config, { seed: 3 });
-    const { eps } = fresh.apply(x, t, tokens);
-    expect(maxAbs(eps!)).toBe(0);
-    eps!.dispose();
+    const { prediction } = fresh.apply(x, t, tokens);
+    expect(maxAbs(prediction!)).toBe(0);
+    prediction!.dispose();
     fresh.dispose();
   });
 
   it('a zero injection leaves the output bit-identical; a non-zero one at any tap changes it', () => {
     const plain = unet.apply(x, t, tokens, { collectTaps: true });
-    const base = plain.eps!;
+    const base = plain.prediction!;
     const shapes = unet.tapShapes(2, 4, 8, 8);
     const zeros = shapes.map((s) => tf.zeros(s));
-    const withZeros = unet.apply(x, t, tokens, { injections: zeros }).eps!;
+    const withZeros = unet.apply(x, t, tokens, { injections: zeros }).prediction!;
     expect(same(withZeros, base)).toBe(true);
     for (let n = 0; n < shapes.length; n++) {
       const injections: (tf.Tensor | undefined)[] = shapes.map(() => undefined);
       injections[n] = tf.fill(shapes[n]!, 0.5);
       const out = unet.apply(x, t, tokens, { injections, collectTaps: true });
-      expect(maxAbsDiff(out.eps!, base)).toBeGreaterThan(1e-4);
+      expect(maxAbsDiff(out.prediction!, base)).toBeGreaterThan(1e-4);
       // The tap records the injected feature: tap_n = h_n + inj_n.
       const delta = tf.sub(out.taps![n]!, plain.taps![n]!);
       expect(maxAbsDiff(delta, injections[n]!)).toBeLessThan(1e-5);
-      tf.dispose([delta, injections[n]!, out.eps!, ...out.taps!]);
+      tf.dispose([delta, injections[n]!, out.prediction!, ...out.taps!]);
     }
     tf.dispose([base, ...plain.taps!, withZeros, ...zeros]);
   });
@@ -147,17 +147,17 @@ describe('VideoUNet', () => {
   it('encoderOnly returns only the taps, identical to the full run', () => {
     const full = unet.apply(x, t, tokens, { collectTaps: true });
     const enc = unet.apply(x, t, tokens, { encoderOnly: true });
-    expect(enc.eps).toBeUndefined();
+    expect(enc.prediction).toBeUndefined();
     expect(enc.taps!.length).toBe(3);
     for (const [i, tap] of enc.taps!.entries()) expect(same(tap, full.taps![i]!)).toBe(true);
-    tf.dispose([full.eps!, ...full.taps!, ...enc.taps!]);
+    tf.dispose([full.prediction!, ...full.taps!, ...enc.taps!]);
   });
 
   it('runs at 2x resolution and at other frame counts with the same weights', () => {
     const big = randomTensor([1, 4, 16, 16, 3], 5) as tf.Tensor5D;
     const tok = tf.tensor2d([[1, 2]], [1, 2], 'int32');
     const out = unet.apply(big, [100], tok, { collectTaps: true });
-    expect(out.eps!.shape).toEqual([1, 4, 16, 16, 3]);
+    expect(out.prediction!.shape).toEqual([1, 4, 16, 16, 3]);
     expect(out.taps!.map((tap) => tap.shape)).toEqual([
       [4, 16, 16, 8],
       [4, 8, 8, 16],
@@ -165,11 +165,11 @@ describe('VideoUNet', () => {
     ]);
     for (const frames of [1, 3]) {
       const clip = randomTensor([1, frames, 8, 16, 3], frames) as tf.Tensor5D;
-      const eps = unet.apply(clip, 3, tok).eps!;
+      const eps = unet.apply(clip, 3, tok).prediction!;
       expect(eps.shape).toEqual([1, frames, 8, 16, 3]);
       tf.dispose([clip, eps]);
     }
-    tf.dispose([big, tok, out.eps!, ...out.taps!]);
+    tf.dispose([big, tok, out.prediction!, ...out.taps!]);
   });
 
   it('mixes information across frames only through the temporal layers', () => {
@@ -178,7 +178,7 @@ describe('VideoUNet', () => {
       return tf.add(x, bump) as tf.Tensor5D;
     });
     const lastFrame = (model: VideoUNet, input: tf.Tensor5D) =>
-      tf.tidy(() => tf.slice(model.apply(input, t, tokens).eps!, [0, 3], [2, 1]));
+      tf.tidy(() => tf.slice(model.apply(input, t, tokens).prediction!, [0, 3], [2, 1]));
     const a = lastFrame(unet, x);
     const b = lastFrame(unet, changed);
     expect(maxAbsDiff(a, b)).toBeGreaterThan(1e-4);
@@ -219,7 +219,11 @@ describe('VideoUNet', () => {
         [2, 4],
         'int32',
       );
-      return [unet.apply(x, t, padded).eps!, unet.apply(x, t, short).eps!, unet.apply(x, t, other).eps!];
+      return [
+        unet.apply(x, t, padded).prediction!,
+        unet.apply(x, t, short).prediction!,
+        unet.apply(x, t, other).prediction!,
+      ];
     });
     expect(maxAbsDiff(a!, b!)).toBeLessThan(1e-5);
     expect(maxAbsDiff(a!, c!)).toBeGreaterThan(1e-4);
@@ -230,9 +234,9 @@ describe('VideoUNet', () => {
     const [base, scaled, zeroed] = tf.tidy(() => {
       const overrides = new Map([['out.conv.kernel', tf.zerosLike(unet.params.get('out.conv.kernel')!)]]);
       return [
-        unet.apply(x, t, tokens).eps!,
-        unet.apply(x, t, tokens, { attentionLogitScale: 1.7 }).eps!,
-        unet.apply(x, t, tokens, { paramOverrides: overrides }).eps!,
+        unet.apply(x, t, tokens).prediction!,
+        unet.apply(x, t, tokens, { attentionLogitScale: 1.7 }).prediction!,
+        unet.apply(x, t, tokens, { paramOverrides: overrides }).prediction!,
       ];
     });
     expect(maxAbsDiff(base!, scaled!)).toBeGreaterThan(1e-6);
@@ -296,13 +300,13 @@ describe('VideoUNet', () => {
     const before = tf.memory().numTensors;
     const inj = unet.tapShapes(2, 4, 8, 8).map((s) => tf.ones(s));
     const out = unet.apply(x, t, tokens, { injections: inj, collectTaps: true });
-    tf.dispose([out.eps!, ...out.taps!, ...inj]);
+    tf.dispose([out.prediction!, ...out.taps!, ...inj]);
     expect(tf.memory().numTensors).toBe(before);
 
     const vars = unet.trainableVariables();
     expect(vars.length).toBe(unet.params.size);
     const { value, grads } = tf.variableGrads(
-      () => tf.mean(tf.square(unet.apply(x, t, tokens).eps!)) as tf.Scalar,
+      () => tf.mean(tf.square(unet.apply(x, t, tokens).prediction!)) as tf.Scalar,
       vars,
     );
     // Every parameter takes part in the forward pass.

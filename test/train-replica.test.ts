@@ -1,10 +1,31 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../backend/select-backend.js';
 import { tf } from '../backend/tf.js';
-import { parseTrainBaseConfig } from '../model/train-config.js';
+import { minSnrWeight } from '../model/min-snr-weight.js';
+import { NoiseSchedule } from '../model/noise-schedule.js';
+import { parseTrainBaseConfig, type TrainBaseConfigInput } from '../model/train-config.js';
 import { TrainReplica } from '../model/train-replica.js';
 import { isCascadeError } from '../util/cascade-error.js';
-import { FIXED_SOURCE, tinyConfig } from './support/train-tiny-config.js';
+import { FIXED_SOURCE, TINY_ARCHITECTURE, tinyConfig } from './support/train-tiny-config.js';
+
+describe('minSnrWeight', () => {
+  it('caps the implied x0 weight at its value at SNR = gamma, for eps and v targets', () => {
+    expect(minSnrWeight('eps', 20, undefined)).toBe(1);
+    expect(minSnrWeight('eps', 20, 5)).toBe(0.25);
+    expect(minSnrWeight('eps', 5, 5)).toBe(1);
+    expect(minSnrWeight('eps', 0.1, 5)).toBe(1);
+    expect(minSnrWeight('v', 23, 5)).toBe(0.25);
+    expect(minSnrWeight('v', 0.01, 5)).toBe(1);
+    // Over the cosine schedule: 1 at every noisy step, below 1 only where SNR > gamma.
+    const cosine = new NoiseSchedule({ kind: 'cosine' });
+    for (let t = 0; t < 1000; t += 37) {
+      const w = minSnrWeight('v', cosine.snr(t), 5);
+      expect(w).toBeLessThanOrEqual(1);
+      if (cosine.snr(t) <= 5) expect(w).toBe(1);
+      else expect(w).toBeLessThan(1);
+    }
+  });
+});
 
 describe('TrainReplica (cpu)', () => {
   beforeAll(async () => {
@@ -52,6 +73,29 @@ describe('TrainReplica (cpu)', () => {
     const early = mean(losses.slice(0, 8));
     const late = mean(losses.slice(-8));
     expect(late).toBeLessThan(early * 0.8);
+  });
+
+  it('trains a v-prediction model, and min-SNR weighting only lowers the loss of low-noise examples', async () => {
+    const firstLoss = async (overrides: Partial<TrainBaseConfigInput>): Promise<number> => {
+      const replica = await TrainReplica.create(
+        parseTrainBaseConfig(tinyConfig({ batchSize: 8, ...overrides })),
+      );
+      try {
+        return (await replica.trainStep()).lossSum;
+      } finally {
+        await replica.dispose();
+      }
+    };
+    const vArch = { architecture: { ...TINY_ARCHITECTURE, prediction: 'v' } };
+    // Same seed: same weights, data, timesteps and noise; only the target and the weights differ.
+    const eps = await firstLoss({});
+    const v = await firstLoss(vArch);
+    const vHugeGamma = await firstLoss({ ...vArch, minSnrGamma: 1e9 });
+    const vGamma = await firstLoss({ ...vArch, minSnrGamma: 0.5 });
+    expect(v).not.toBeCloseTo(eps, 3);
+    expect(vHugeGamma).toBe(v);
+    expect(vGamma).toBeLessThan(v);
+    expect(vGamma).toBeGreaterThan(0);
   });
 
   it('rejects clips of the wrong size from a data source, and a module without the named export', async () => {

@@ -18,7 +18,7 @@ import { progressBar, terminalLines } from '../terminal-lines.js';
 
 export const TRAIN_BASE_HELP = `Usage: cascade train-base [options]
 
-Trains the base video diffusion model (epsilon prediction) from scratch, data-parallel over
+Trains the base video diffusion model (v or epsilon prediction) from scratch, data-parallel over
 worker threads, with checkpoints for exact resume. Defaults are the shipped shapes preset
 (architecture ${SHAPES_BASE_ARCHITECTURE}, ${SHAPES_BASE_TRAINING.steps} steps, batch ${SHAPES_BASE_TRAINING.batchSize}).
 
@@ -31,6 +31,8 @@ Options:
   --arch NAME|FILE      architecture preset (${Object.keys(TRAIN_ARCHITECTURES).join(', ')})
                         or a JSON file with a video UNet config
   --config FILE         JSON training config (model/train-config.ts); flags below override it
+  --prediction eps|v    what the network predicts (overrides the architecture's; preset: v)
+  --min-snr-gamma X     min-SNR-gamma loss weighting (0 = plain MSE; preset: ${SHAPES_BASE_TRAINING.minSnrGamma ?? 0})
   --steps N             total optimiser steps (with --resume: extend or shorten the run)
   --batch N             clips per step over all workers
   --lr X                peak learning rate (linear warmup, then cosine decay)
@@ -57,6 +59,8 @@ export async function trainBaseCommand(argv: string[]): Promise<number> {
     resume: { type: 'boolean' },
     arch: { type: 'string' },
     config: { type: 'string' },
+    prediction: { type: 'string' },
+    'min-snr-gamma': { type: 'string' },
     steps: { type: 'string' },
     batch: { type: 'string' },
     lr: { type: 'string' },
@@ -90,6 +94,8 @@ export async function trainBaseCommand(argv: string[]): Promise<number> {
     const fixed = [
       'arch',
       'config',
+      'prediction',
+      'min-snr-gamma',
       'batch',
       'lr',
       'warmup',
@@ -174,6 +180,19 @@ async function buildConfig(values: Values, steps: number | undefined): Promise<T
       values.arch in TRAIN_ARCHITECTURES
         ? { ...trainArchitecture(values.arch) }
         : ((await readJson(values.arch, '--arch')) as Record<string, unknown>);
+  }
+  if (typeof values.prediction === 'string') {
+    if (values.prediction !== 'eps' && values.prediction !== 'v') {
+      throw new CascadeError('BAD_ARGUMENT', `--prediction is "${values.prediction}"; use eps or v.`, {
+        path: 'prediction',
+      });
+    }
+    config.architecture = { ...config.architecture, prediction: values.prediction };
+  }
+  const gamma = numberFlag(values['min-snr-gamma'] as string | undefined, 'min-snr-gamma', 0, 1e6);
+  if (gamma !== undefined) {
+    const { minSnrGamma: _, ...rest } = config;
+    config = gamma > 0 ? { ...rest, minSnrGamma: gamma } : rest;
   }
   const lr = { ...(config.learningRate ?? { peak: 2e-4 }) };
   const peak = numberFlag(values.lr as string | undefined, 'lr', 1e-7, 1);
