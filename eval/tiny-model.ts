@@ -1,6 +1,7 @@
 /** A tiny random-weight base model saved as a real model folder, for pipeline tests and benchmarks. */
 import { VOCABULARY } from '../data/vocabulary.js';
 import { saveModelDir } from '../model/model-files.js';
+import { trainArchitecture } from '../model/train-presets.js';
 import { VideoUNet } from '../model/video-unet.js';
 import { parseVideoUNetConfig } from '../model/video-unet-config.js';
 
@@ -13,16 +14,7 @@ export interface TinyModelOptions {
 
 export async function writeTinyModel(dir: string, options: TinyModelOptions = {}): Promise<void> {
   const config = parseVideoUNetConfig({
-    channels: [8, 16],
-    resBlocksPerLevel: 1,
-    groups: 4,
-    attentionHeads: 2,
-    temporalMixing: ['conv'],
-    vocabSize: VOCABULARY.length,
-    maxTokens: 24,
-    textEmbedDim: 8,
-    textLayers: 0,
-    timeEmbedDim: 16,
+    ...trainArchitecture('tiny'),
     frames: options.frames ?? 4,
     height: options.height ?? 8,
     width: options.width ?? 8,

@@ -6,13 +6,12 @@ import { selectBackend } from '../backend/select-backend.js';
 import { tf } from '../backend/tf.js';
 import { type Clip, createClip } from '../data/clip.js';
 import { makeShapesSet } from '../data/make-shapes-set.js';
-import { resampleClip } from '../data/resample-clip.js';
 import { areaResize } from '../eval/area-resize.js';
+import { addNoise, blurClip, shuffleFrames } from '../eval/corrupt-clip.js';
 import { defaultFeatureNetDir, FEATURE_NET_WEIGHTS_FILE, FeatureNet } from '../eval/feature-net.js';
 import type { FeatureSet } from '../eval/feature-set.js';
 import { frechetDistance } from '../eval/frechet-distance.js';
 import { kernelDistance } from '../eval/kernel-distance.js';
-import { Rng } from '../util/rng.js';
 
 const COUNT = 96;
 
@@ -25,35 +24,6 @@ function heldout(seed: number, size = 32): Clip[] {
     width: size,
     frames: 16,
   }).samples.map((s) => s.clip);
-}
-
-function shuffled(c: Clip, seed: number): Clip {
-  const rng = new Rng(seed);
-  const order = Array.from({ length: c.frames }, (_, i) => i);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  const n = c.height * c.width * 3;
-  const out = createClip(c.frames, c.height, c.width);
-  order.forEach((src, t) => {
-    out.data.set(c.data.subarray(src * n, (src + 1) * n), t * n);
-  });
-  return out;
-}
-
-function blurred(c: Clip): Clip {
-  return resampleClip(areaResize(c, c.height / 2, c.width / 2), c.height, c.width, 'bilinear');
-}
-
-function noised(c: Clip, seed: number, sigma = 0.1): Clip {
-  const rng = new Rng(seed);
-  return createClip(
-    c.frames,
-    c.height,
-    c.width,
-    Float32Array.from(c.data, (v) => Math.min(1, Math.max(0, v + sigma * rng.normal()))),
-  );
 }
 
 describe('feature network distances on real rendered clips', () => {
@@ -70,9 +40,9 @@ describe('feature network distances on real rendered clips', () => {
     const other = heldout(102);
     real = await net.features(realClips);
     sets.same = await net.features(other);
-    sets.blur = await net.features(other.map(blurred));
-    sets.shuffle = await net.features(other.map((c, i) => shuffled(c, i)));
-    sets.noise = await net.features(other.map((c, i) => noised(c, i)));
+    sets.blur = await net.features(other.map(blurClip));
+    sets.shuffle = await net.features(other.map((c, i) => shuffleFrames(c, i)));
+    sets.noise = await net.features(other.map((c, i) => addNoise(c, i)));
   });
 
   afterAll(() => {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { type Clip, createClip } from '../data/clip.js';
 import { renderScene } from '../data/render-scene.js';
+import { sampleScene } from '../data/sample-scene.js';
 import type { Scene } from '../data/scene.js';
+import { flickerColours } from '../eval/corrupt-clip.js';
 import {
   checkFrameConsistency,
   DEFAULT_FRAME_CHECK_THRESHOLDS,
@@ -85,11 +87,30 @@ describe('checkFrameConsistency', () => {
     for (const size of [32, 128]) {
       const result = checkFrameConsistency(render(SCENE, size));
       expect(result.passed, JSON.stringify(result.checks)).toBe(true);
-      expect(result.checks.map((c) => c.name)).toEqual(['flicker', 'similarity', 'frozen', 'black']);
+      expect(result.checks.map((c) => c.name)).toEqual([
+        'flicker',
+        'colour',
+        'similarity',
+        'frozen',
+        'black',
+      ]);
     }
     const withPivot = checkFrameConsistency(render(SCENE, 128), {}, { pivot: render(SCENE, 64) });
     expect(withPivot.passed).toBe(true);
     expect(check(withPivot, 'seam').value).toBeLessThan(0.5);
+  });
+
+  it('passes 300 random rendered clips and fails each of them with per-frame colour flicker', () => {
+    for (let seed = 0; seed < 300; seed++) {
+      const clip = render(sampleScene(seed), 32);
+      const real = check(checkFrameConsistency(clip), 'colour');
+      expect(real.passed, `scene ${seed}: ${real.value}`).toBe(true);
+      if (seed % 10 !== 0) continue;
+      // Every frame jumps, so the median-relative flicker check cannot see it; the colour check does.
+      const flickering = checkFrameConsistency(flickerColours(clip, seed, 0.05));
+      expect(check(flickering, 'colour').passed).toBe(false);
+      expect(check(flickering, 'colour').frames.length).toBeGreaterThan(5);
+    }
   });
 
   it('flags a black frame by number', () => {
@@ -155,7 +176,7 @@ describe('checkFrameConsistency', () => {
     expect(frameCheckThresholdsSchema.parse({ blackLuma: 0.1 }).flickerRatio).toBe(4);
     const clip = render(SCENE, 32);
     const skipped = checkFrameConsistency(clip, { skip: ['similarity', 'black'] });
-    expect(skipped.checks.map((c) => c.name)).toEqual(['flicker', 'frozen']);
+    expect(skipped.checks.map((c) => c.name)).toEqual(['flicker', 'colour', 'frozen']);
     // A mean-luma floor above the clip's brightness fails every frame.
     const strict = check(checkFrameConsistency(clip, { blackLuma: 0.99 }), 'black');
     expect(strict.frames).toHaveLength(16);
@@ -167,17 +188,5 @@ describe('checkFrameConsistency', () => {
       expect((error as Error).message).toContain('flickerRatio');
     }
     expect(() => checkFrameConsistency(clip, { nope: 1 } as never)).toThrow();
-  });
-
-  it('runs in a few ms on a 128x128x16 clip', () => {
-    const clip = render(SCENE, 128);
-    const pivot = render(SCENE, 64);
-    checkFrameConsistency(clip, {}, { pivot });
-    const runs = 10;
-    const start = performance.now();
-    for (let i = 0; i < runs; i++) checkFrameConsistency(clip, {}, { pivot });
-    const ms = (performance.now() - start) / runs;
-    // Measured about 5 ms on an idle core; the bound leaves room for a loaded CI machine.
-    expect(ms).toBeLessThan(60);
   });
 });

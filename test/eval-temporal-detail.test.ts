@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { type Clip, createClip } from '../data/clip.js';
 import { renderScene } from '../data/render-scene.js';
-import { resampleClip } from '../data/resample-clip.js';
 import { sampleScene } from '../data/sample-scene.js';
-import { areaResize } from '../eval/area-resize.js';
+import { blurClip, shuffleFrames } from '../eval/corrupt-clip.js';
 import { detailEnergy, detailRatio } from '../eval/detail-score.js';
 import {
   chunkSeamRatio,
@@ -20,32 +19,11 @@ function clips(size: number, count: number, seed: number): Clip[] {
   );
 }
 
-/** The same frames in a seeded random order. */
-function shuffled(c: Clip, seed: number): Clip {
-  const rng = new Rng(seed);
-  const order = Array.from({ length: c.frames }, (_, i) => i);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  const n = c.height * c.width * 3;
-  const out = createClip(c.frames, c.height, c.width);
-  order.forEach((src, t) => {
-    out.data.set(c.data.subarray(src * n, (src + 1) * n), t * n);
-  });
-  return out;
-}
-
-/** Loses detail finer than 2 px: area-downsample by 2, bilinear back up. */
-function blurred(c: Clip): Clip {
-  return resampleClip(areaResize(c, c.height / 2, c.width / 2), c.height, c.width, 'bilinear');
-}
-
 describe('temporal metrics', () => {
   it('shuffling frames raises flicker and warping error (set means, 32 and 64 px)', () => {
     for (const size of [32, 64]) {
       const real = clips(size, 8, 50_000);
-      const shuf = real.map((c, i) => shuffled(c, i));
+      const shuf = real.map((c, i) => shuffleFrames(c, i));
       const flicker = relativeToReal(shuf, real, meanFrameDifference);
       expect(flicker).toBeGreaterThan(2);
       const warp = real.map((c) => warpingError(c));
@@ -102,7 +80,7 @@ describe('detail score', () => {
   it('blurring lowers the detail score at 32 and 128 px', () => {
     for (const size of [32, 128]) {
       const real = clips(size, 4, 70_000);
-      const ratio = detailRatio(real.map(blurred), real);
+      const ratio = detailRatio(real.map(blurClip), real);
       expect(ratio).toBeLessThan(0.6);
       expect(detailRatio(real, real)).toBeCloseTo(1, 10);
     }

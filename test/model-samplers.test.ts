@@ -8,25 +8,19 @@ import { guidedDenoiser } from '../model/guided-denoiser.js';
 import { NoiseSchedule } from '../model/noise-schedule.js';
 import { fanInInit, initialValues } from '../model/param-spec.js';
 import { type Denoiser, type SamplerProgress, samplerTimesteps } from '../model/sample-options.js';
+import { trainArchitecture } from '../model/train-presets.js';
 import { VideoUNet, videoUNetParamSpecs } from '../model/video-unet.js';
 import { parseVideoUNetConfig } from '../model/video-unet-config.js';
 import { isCascadeError } from '../util/cascade-error.js';
 import { Rng } from '../util/rng.js';
 
+// The tiny preset with a 12-word vocabulary, 4 tokens and 2 frames.
 const config = parseVideoUNetConfig({
-  channels: [8, 16],
-  resBlocksPerLevel: 1,
-  groups: 4,
-  attentionHeads: 2,
-  temporalMixing: ['conv'],
+  ...trainArchitecture('tiny'),
+  prediction: 'eps',
   vocabSize: 12,
   maxTokens: 4,
-  textEmbedDim: 8,
-  textLayers: 0,
-  timeEmbedDim: 16,
   frames: 2,
-  height: 8,
-  width: 8,
 });
 const SHAPE = [1, 2, 8, 8, 3];
 
