@@ -58,6 +58,10 @@ describe('cascade train-base and cascade sample (cpu, tiny model)', () => {
       '1',
       '--seed',
       '4',
+      '--prediction',
+      'v',
+      '--min-snr-gamma',
+      '5',
     ];
     const first = await run(trainBaseCommand, [...args, '--until-step', '2']);
     expect(first.code).toBe(0);
@@ -82,10 +86,14 @@ describe('cascade train-base and cascade sample (cpu, tiny model)', () => {
     expect(config.training.command).toContain('cascade train-base');
     expect(config.training.command).toContain('--until-step 2');
     expect(config.training.seed).toBe('4');
+    // TINY_ARCHITECTURE has no prediction field: the flag set it.
+    expect(config.architecture.prediction).toBe('v');
     const report = JSON.parse(await readFile(join(model, 'training.json'), 'utf8')) as {
       seconds: number;
       metrics: { finalLoss: number };
+      config: { minSnrGamma?: number };
     };
+    expect(report.config.minSnrGamma).toBe(5);
     expect(report.seconds).toBeGreaterThan(0);
     expect(Number.isFinite(report.metrics.finalLoss)).toBe(true);
     expect(existsSync(join(out, 'loss.png'))).toBe(true);
@@ -141,6 +149,10 @@ describe('cascade train-base and cascade sample (cpu, tiny model)', () => {
       (e: unknown) => e,
     );
     expect(String((data as Error).message)).toContain('shapes-set:FILE');
+    const prediction = await trainBaseCommand(['--out', join(dir, 'bad'), '--prediction', 'x0']).catch(
+      (e: unknown) => e,
+    );
+    expect(String((prediction as Error).message)).toMatch(/--prediction .*eps or v/);
     const prompt = await sampleCommand(['--model', dir, '--prompt', 'a purple elephant']).catch(
       (e: unknown) => e,
     );
