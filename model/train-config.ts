@@ -84,6 +84,24 @@ export const TrainBaseConfig = z.strictObject({
    * clip's layout, colours and object count are chosen, keep their full weight. Absent: plain MSE.
    */
   minSnrGamma: z.number().positive().optional(),
+  /**
+   * Frame curriculum: phases of shorter clips before the full-length ones. Updates before a
+   * phase's `untilStep` (and after the previous phase's) train on `frames` consecutive frames of
+   * each clip, a window at a random start, at the clip's own frame rate; from the last
+   * `untilStep` on, on whole clips. The UNet runs at any frame count (frames are folded into the
+   * batch; temporal mixing is convolution or attention along T), and a step's cost is about
+   * proportional to its frames, so short phases buy many more updates for spatial composition
+   * (layout, colours, counts) per hour; the final full-length phase trains temporal coherence
+   * over the whole clip. Empty: whole clips throughout.
+   */
+  frameCurriculum: z
+    .array(
+      z.strictObject({
+        untilStep: z.number().int().min(1),
+        frames: z.number().int().min(1),
+      }),
+    )
+    .default([]),
   /** Share of examples trained with the null (all-PAD) prompt, for classifier-free guidance. */
   promptDropout: z.number().min(0).max(1).default(0.1),
   seed: z.number().int().min(0).max(0xffffffff).default(0),
@@ -117,5 +135,22 @@ export function parseTrainBaseConfig(input: unknown, where = 'training'): Resolv
   }
   const config = result.data;
   const architecture = parseVideoUNetConfig(config.architecture, `${where}.architecture`);
+  config.frameCurriculum.forEach((phase, i) => {
+    const previous = config.frameCurriculum[i - 1];
+    const problem =
+      phase.frames > architecture.frames
+        ? `has ${phase.frames} frames, more than the architecture's ${architecture.frames}`
+        : previous && phase.untilStep <= previous.untilStep
+          ? `ends at step ${phase.untilStep}, not after the previous phase (${previous.untilStep})`
+          : undefined;
+    if (problem) {
+      const field = `${where}.frameCurriculum.${i}`;
+      throw new CascadeError(
+        'BAD_ARGUMENT',
+        `${field} ${problem}. Phases run in order of untilStep, each with at most the architecture's frames.`,
+        { path: field },
+      );
+    }
+  });
   return { config: { ...config, architecture: { ...architecture } }, architecture };
 }

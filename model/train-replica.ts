@@ -181,10 +181,13 @@ export class TrainReplica {
     let dataMs = 0;
     let lossSum = 0;
     this.grads.fill(0);
-    for (let start = from; start < to; start += this.microBatch) {
-      const end = Math.min(to, start + this.microBatch);
+    const frames = framesAt(this.resolved, step);
+    // microBatch counts clips of the architecture's length: shorter clips pack more per pass.
+    const perPass = Math.max(1, Math.floor((this.microBatch * this.resolved.architecture.frames) / frames));
+    for (let start = from; start < to; start += perPass) {
+      const end = Math.min(to, start + perPass);
       const began = performance.now();
-      const batch = await this.buildBatch(step, start, end);
+      const batch = await this.buildBatch(step, start, end, frames);
       dataMs += performance.now() - began;
       lossSum += this.accumulateGradients(batch, end - start);
     }
@@ -252,10 +255,12 @@ export class TrainReplica {
     await this.data.close?.();
   }
 
-  private async buildBatch(step: number, from: number, to: number): Promise<Batch> {
+  private async buildBatch(step: number, from: number, to: number, frames: number): Promise<Batch> {
     const { config, architecture: a } = this.resolved;
     const n = to - from;
-    const clipSize = a.frames * a.height * a.width * 3;
+    const frameSize = a.height * a.width * 3;
+    const fullSize = a.frames * frameSize;
+    const clipSize = frames * frameSize;
     const x0 = new Float32Array(n * clipSize);
     const eps = new Float32Array(n * clipSize);
     const tokens = new Int32Array(n * a.maxTokens);
@@ -263,29 +268,36 @@ export class TrainReplica {
     for (let k = 0; k < n; k++) {
       const index = from + k;
       const example = await this.data.example(step, index);
-      if (example.clip.length !== clipSize || example.tokens.length !== a.maxTokens) {
+      if (example.clip.length !== fullSize || example.tokens.length !== a.maxTokens) {
         throw new CascadeError(
           'BAD_ARGUMENT',
-          `Training example (step ${step}, index ${index}) has ${example.clip.length} clip values and ${example.tokens.length} tokens, expected ${a.frames}x${a.height}x${a.width}x3 = ${clipSize} and ${a.maxTokens}. The data source must produce clips at the architecture's size.`,
+          `Training example (step ${step}, index ${index}) has ${example.clip.length} clip values and ${example.tokens.length} tokens, expected ${a.frames}x${a.height}x${a.width}x3 = ${fullSize} and ${a.maxTokens}. The data source must produce clips at the architecture's size.`,
           { path: 'data' },
         );
       }
+      // A curriculum window of `frames` frames (its own random stream, so whole-clip runs draw
+      // the same noise as before curricula existed).
+      const first =
+        frames < a.frames
+          ? new Rng(deriveSeed(config.seed, 'train-window', step, index)).int(a.frames - frames + 1)
+          : 0;
+      const clip = example.clip.subarray(first * frameSize, (first + frames) * frameSize);
       // Pixels [0, 1] -> model range [-1, 1].
       const offset = k * clipSize;
-      for (let i = 0; i < clipSize; i++) x0[offset + i] = example.clip[i]! * 2 - 1;
+      for (let i = 0; i < clipSize; i++) x0[offset + i] = clip[i]! * 2 - 1;
       const rng = new Rng(deriveSeed(config.seed, 'train-noise', step, index));
       t[k] = rng.int(this.schedule.steps);
       const dropped = rng.next() < config.promptDropout;
       if (!dropped) tokens.set(example.tokens, k * a.maxTokens);
       rng.normals(clipSize, eps.subarray(offset, offset + clipSize));
     }
-    return { x0, eps, tokens, t };
+    return { x0, eps, tokens, t, frames };
   }
 
   /** Adds d(scaled loss)/d(weights) of one micro-batch to this.grads; returns the sum of per-example (weighted) MSEs. */
   private accumulateGradients(batch: Batch, n: number): number {
     const { config, architecture: a } = this.resolved;
-    const shape: [number, number, number, number, number] = [n, a.frames, a.height, a.width, 3];
+    const shape: [number, number, number, number, number] = [n, batch.frames, a.height, a.width, 3];
     // Each rank's loss is sum_i mse_i * size / batch, so the mean over ranks of the gradients
     // is the gradient of the global-batch mean, whatever the shares.
     const scale = this.size / config.batchSize;
@@ -340,4 +352,12 @@ interface Batch {
   readonly eps: Float32Array;
   readonly tokens: Int32Array;
   readonly t: Int32Array;
+  /** Frames per clip (the curriculum phase's). */
+  readonly frames: number;
+}
+
+/** Frames per training clip at update `step` (model/train-config.ts, frameCurriculum). */
+export function framesAt(resolved: ResolvedTrainConfig, step: number): number {
+  const phase = resolved.config.frameCurriculum.find((p) => step < p.untilStep);
+  return phase?.frames ?? resolved.architecture.frames;
 }

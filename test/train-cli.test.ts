@@ -62,6 +62,8 @@ describe('cascade train-base and cascade sample (cpu, tiny model)', () => {
       'v',
       '--min-snr-gamma',
       '5',
+      '--frame-curriculum',
+      '1:1',
     ];
     const first = await run(trainBaseCommand, [...args, '--until-step', '2']);
     expect(first.code).toBe(0);
@@ -91,9 +93,10 @@ describe('cascade train-base and cascade sample (cpu, tiny model)', () => {
     const report = JSON.parse(await readFile(join(model, 'training.json'), 'utf8')) as {
       seconds: number;
       metrics: { finalLoss: number };
-      config: { minSnrGamma?: number };
+      config: { minSnrGamma?: number; frameCurriculum: unknown };
     };
     expect(report.config.minSnrGamma).toBe(5);
+    expect(report.config.frameCurriculum).toEqual([{ frames: 1, untilStep: 1 }]);
     expect(report.seconds).toBeGreaterThan(0);
     expect(Number.isFinite(report.metrics.finalLoss)).toBe(true);
     expect(existsSync(join(out, 'loss.png'))).toBe(true);
@@ -153,6 +156,13 @@ describe('cascade train-base and cascade sample (cpu, tiny model)', () => {
       (e: unknown) => e,
     );
     expect(String((prediction as Error).message)).toMatch(/--prediction .*eps or v/);
+    const curriculum = await trainBaseCommand([
+      '--out',
+      join(dir, 'bad'),
+      '--frame-curriculum',
+      '4@200',
+    ]).catch((e: unknown) => e);
+    expect(String((curriculum as Error).message)).toMatch(/--frame-curriculum part "4@200"/);
     const prompt = await sampleCommand(['--model', dir, '--prompt', 'a purple elephant']).catch(
       (e: unknown) => e,
     );

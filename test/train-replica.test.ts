@@ -4,7 +4,7 @@ import { tf } from '../backend/tf.js';
 import { minSnrWeight } from '../model/min-snr-weight.js';
 import { NoiseSchedule } from '../model/noise-schedule.js';
 import { parseTrainBaseConfig, type TrainBaseConfigInput } from '../model/train-config.js';
-import { TrainReplica } from '../model/train-replica.js';
+import { framesAt, TrainReplica } from '../model/train-replica.js';
 import { isCascadeError } from '../util/cascade-error.js';
 import { FIXED_SOURCE, TINY_ARCHITECTURE, tinyConfig } from './support/train-tiny-config.js';
 
@@ -118,5 +118,56 @@ describe('TrainReplica (cpu)', () => {
     ).catch((e: unknown) => e);
     expect(isCascadeError(missing, 'BAD_ARGUMENT')).toBe(true);
     expect(String((missing as Error).message)).toContain('"nope"');
+  });
+
+  it('trains a frame curriculum on windows of the clips, packing more short clips per pass', async () => {
+    const arch4 = { ...TINY_ARCHITECTURE, frames: 4 };
+    const curriculum = [
+      { untilStep: 1, frames: 1 },
+      { untilStep: 2, frames: 2 },
+    ];
+    const resolved = parseTrainBaseConfig(tinyConfig({ architecture: arch4, frameCurriculum: curriculum }));
+    expect([0, 1, 2, 3].map((s) => framesAt(resolved, s))).toEqual([1, 2, 4, 4]);
+    const firstLoss = async (
+      overrides: Partial<TrainBaseConfigInput>,
+      microBatch?: number,
+    ): Promise<number> => {
+      const replica = await TrainReplica.create(
+        parseTrainBaseConfig(tinyConfig({ architecture: arch4, batchSize: 4, ...overrides })),
+        { microBatch },
+      );
+      try {
+        const before = tf.memory().numTensors;
+        const loss = (await replica.trainStep()).lossSum;
+        expect(tf.memory().numTensors).toBe(before);
+        return loss;
+      } finally {
+        await replica.dispose();
+      }
+    };
+    // A phase of whole clips is no curriculum at all (same noise, same windows).
+    const whole = await firstLoss({});
+    expect(await firstLoss({ frameCurriculum: [{ untilStep: 1, frames: 4 }] })).toBe(whole);
+    // Two-frame windows: a different, finite loss; micro-batch 1 (counted in 4-frame clips)
+    // packs two 2-frame clips per pass and gives the same result up to summation order.
+    const short = await firstLoss({ frameCurriculum: [{ untilStep: 1, frames: 2 }] });
+    expect(Number.isFinite(short)).toBe(true);
+    expect(short).not.toBe(whole);
+    expect(await firstLoss({ frameCurriculum: [{ untilStep: 1, frames: 2 }] }, 1)).toBeCloseTo(short, 5);
+  });
+
+  it('rejects curriculum phases longer than the clips or out of order', () => {
+    const parse = (frameCurriculum: TrainBaseConfigInput['frameCurriculum']) => () =>
+      parseTrainBaseConfig(tinyConfig({ frameCurriculum }));
+    expect(parse([{ untilStep: 5, frames: 3 }])).toThrow(
+      /frameCurriculum\.0 has 3 frames, more than the architecture's 2/,
+    );
+    expect(
+      parse([
+        { untilStep: 5, frames: 1 },
+        { untilStep: 5, frames: 2 },
+      ]),
+    ).toThrow(/frameCurriculum\.1 ends at step 5, not after the previous phase/);
+    expect(parse([{ untilStep: 0, frames: 1 }])).toThrow(/untilStep/);
   });
 });

@@ -33,6 +33,9 @@ Options:
   --config FILE         JSON training config (model/train-config.ts); flags below override it
   --prediction eps|v    what the network predicts (overrides the architecture's; preset: v)
   --min-snr-gamma X     min-SNR-gamma loss weighting (0 = plain MSE; preset: ${SHAPES_BASE_TRAINING.minSnrGamma ?? 0})
+  --frame-curriculum F:S[,F:S...]
+                        train on F-frame windows of each clip until step S, then on whole
+                        clips (e.g. 4:2000 = 4 frames for steps 0-1999; many more steps per hour)
   --steps N             total optimiser steps (with --resume: extend or shorten the run)
   --batch N             clips per step over all workers
   --lr X                peak learning rate (linear warmup, then cosine decay)
@@ -61,6 +64,7 @@ export async function trainBaseCommand(argv: string[]): Promise<number> {
     config: { type: 'string' },
     prediction: { type: 'string' },
     'min-snr-gamma': { type: 'string' },
+    'frame-curriculum': { type: 'string' },
     steps: { type: 'string' },
     batch: { type: 'string' },
     lr: { type: 'string' },
@@ -96,6 +100,7 @@ export async function trainBaseCommand(argv: string[]): Promise<number> {
       'config',
       'prediction',
       'min-snr-gamma',
+      'frame-curriculum',
       'batch',
       'lr',
       'warmup',
@@ -194,6 +199,9 @@ async function buildConfig(values: Values, steps: number | undefined): Promise<T
     const { minSnrGamma: _, ...rest } = config;
     config = gamma > 0 ? { ...rest, minSnrGamma: gamma } : rest;
   }
+  if (typeof values['frame-curriculum'] === 'string') {
+    config = { ...config, frameCurriculum: frameCurriculum(values['frame-curriculum']) };
+  }
   const lr = { ...(config.learningRate ?? { peak: 2e-4 }) };
   const peak = numberFlag(values.lr as string | undefined, 'lr', 1e-7, 1);
   if (peak !== undefined) lr.peak = peak;
@@ -217,6 +225,21 @@ async function buildConfig(values: Values, steps: number | undefined): Promise<T
 
 function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
   return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+/** `F:S[,F:S...]` -> curriculum phases (the config validates frames and order). */
+function frameCurriculum(text: string): NonNullable<TrainBaseConfigInput['frameCurriculum']> {
+  return text.split(',').map((part) => {
+    const match = /^\s*(\d+):(\d+)\s*$/.exec(part);
+    if (!match) {
+      throw new CascadeError(
+        'BAD_ARGUMENT',
+        `--frame-curriculum part "${part}" is not FRAMES:UNTIL_STEP (e.g. 4:2000, or 4:1000,8:2000).`,
+        { path: 'frame-curriculum' },
+      );
+    }
+    return { frames: Number(match[1]), untilStep: Number(match[2]) };
+  });
 }
 
 function dataSpec(text: string): TrainBaseConfigInput['data'] {
