@@ -26,7 +26,12 @@ import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { writeLossPlot } from './loss-plot.js';
 import { saveModelDir } from './model-files.js';
 import { readTrainCheckpoint, writeTrainCheckpoint } from './train-checkpoint.js';
-import { parseTrainBaseConfig, type ResolvedTrainConfig, type TrainBaseConfigInput } from './train-config.js';
+import {
+  batchSizeRange,
+  parseTrainBaseConfig,
+  type ResolvedTrainConfig,
+  type TrainBaseConfigInput,
+} from './train-config.js';
 import { appendLossLog, type LossLogRow, readLossLog, truncateLossLog } from './train-loss-log.js';
 import { trainParamLayout } from './train-param-layout.js';
 import { TrainReplica, type TrainState, type TrainStepResult } from './train-replica.js';
@@ -192,7 +197,9 @@ export async function trainBase(options: TrainBaseOptions): Promise<TrainBaseRes
       );
     }
   }
-  const workers = options.workers ?? Math.max(1, Math.min(2, availableParallelism(), config.batchSize));
+  // Every worker needs at least one clip in every update, also in curriculum phases.
+  const smallestBatch = batchSizeRange(config).min;
+  const workers = options.workers ?? Math.max(1, Math.min(2, availableParallelism(), smallestBatch));
   if (!Number.isInteger(workers) || workers < 0) {
     throw new CascadeError(
       'BAD_ARGUMENT',
@@ -202,10 +209,10 @@ export async function trainBase(options: TrainBaseOptions): Promise<TrainBaseRes
       },
     );
   }
-  if (workers > config.batchSize) {
+  if (workers > smallestBatch) {
     throw new CascadeError(
       'BAD_ARGUMENT',
-      `workers (${workers}) exceeds the batch size (${config.batchSize}); every worker needs at least one clip per step.`,
+      `workers (${workers}) exceeds the smallest batch size of the run (${smallestBatch}); every worker needs at least one clip per step.`,
       { path: 'workers' },
     );
   }
@@ -258,7 +265,8 @@ export async function trainBase(options: TrainBaseOptions): Promise<TrainBaseRes
       const seconds = (performance.now() - began) / 1000;
       recent.push(seconds);
       if (recent.length > ETA_WINDOW) recent.shift();
-      const loss = results.reduce((sum, r) => sum + r.lossSum, 0) / config.batchSize;
+      const examples = results.reduce((sum, r) => sum + r.examples, 0);
+      const loss = results.reduce((sum, r) => sum + r.lossSum, 0) / examples;
       const first = results[0]!;
       const row: LossLogRow = { step, loss, lr: first.lr, gradNorm: first.gradNorm, seconds: elapsed() };
       logRows.push(row);

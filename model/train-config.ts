@@ -87,18 +87,20 @@ export const TrainBaseConfig = z.strictObject({
   /**
    * Frame curriculum: phases of shorter clips before the full-length ones. Updates before a
    * phase's `untilStep` (and after the previous phase's) train on `frames` consecutive frames of
-   * each clip, a window at a random start, at the clip's own frame rate; from the last
-   * `untilStep` on, on whole clips. The UNet runs at any frame count (frames are folded into the
-   * batch; temporal mixing is convolution or attention along T), and a step's cost is about
-   * proportional to its frames, so short phases buy many more updates for spatial composition
-   * (layout, colours, counts) per hour; the final full-length phase trains temporal coherence
-   * over the whole clip. Empty: whole clips throughout.
+   * each clip, a window at a random start, at the clip's own frame rate, with `batchSize` clips
+   * per update (default: the run's); from the last `untilStep` on, whole clips at the run's
+   * batch. The UNet runs at any frame count (frames are folded into the batch; temporal mixing
+   * is convolution or attention along T), and a step's cost is about proportional to its
+   * frames, so short phases buy many more updates, or many more scenes per update, for spatial
+   * composition (layout, colours, counts) per hour; the final full-length phase trains temporal
+   * coherence over the whole clip. Empty: whole clips throughout.
    */
   frameCurriculum: z
     .array(
       z.strictObject({
         untilStep: z.number().int().min(1),
         frames: z.number().int().min(1),
+        batchSize: z.number().int().min(1).optional(),
       }),
     )
     .default([]),
@@ -153,4 +155,23 @@ export function parseTrainBaseConfig(input: unknown, where = 'training'): Resolv
     }
   });
   return { config: { ...config, architecture: { ...architecture } }, architecture };
+}
+
+/** Frames per clip and clips per update at update `step` (the frame curriculum's phase). */
+export function curriculumPhaseAt(
+  resolved: ResolvedTrainConfig,
+  step: number,
+): { readonly frames: number; readonly batchSize: number } {
+  const { config, architecture } = resolved;
+  const phase = config.frameCurriculum.find((p) => step < p.untilStep);
+  return {
+    frames: phase?.frames ?? architecture.frames,
+    batchSize: phase?.batchSize ?? config.batchSize,
+  };
+}
+
+/** The smallest and largest clips per update over the whole run. */
+export function batchSizeRange(config: TrainBaseConfig): { readonly min: number; readonly max: number } {
+  const sizes = [config.batchSize, ...config.frameCurriculum.map((p) => p.batchSize ?? config.batchSize)];
+  return { min: Math.min(...sizes), max: Math.max(...sizes) };
 }

@@ -9,7 +9,7 @@ import { learningRateAt } from './lr-schedule.js';
 import { minSnrWeight } from './min-snr-weight.js';
 import { NoiseSchedule } from './noise-schedule.js';
 import { sizeOf } from './param-spec.js';
-import type { ResolvedTrainConfig } from './train-config.js';
+import { batchSizeRange, curriculumPhaseAt, type ResolvedTrainConfig } from './train-config.js';
 import { createTrainDataSource, type TrainDataSource } from './train-data-source.js';
 import { layoutSlice, type TrainParamLayout, trainParamLayout } from './train-param-layout.js';
 import { VideoUNet, videoUNetParamSpecs } from './video-unet.js';
@@ -143,7 +143,8 @@ export class TrainReplica {
       height: architecture.height,
       width: architecture.width,
       maxTokens: architecture.maxTokens,
-      batchSize: config.batchSize,
+      // Stream numbering by the largest batch of the run, so phases never reuse examples.
+      batchSize: batchSizeRange(config).max,
     });
     const unet = VideoUNet.create(architecture, { seed: deriveSeed(config.seed, 'init'), trainable: true });
     try {
@@ -160,9 +161,8 @@ export class TrainReplica {
     return this.updates;
   }
 
-  /** Examples [from, to) of the global batch that this rank computes. */
-  share(): [number, number] {
-    const batch = this.resolved.config.batchSize;
+  /** Examples [from, to) of a global batch of `batch` clips that this rank computes. */
+  share(batch: number): [number, number] {
     const from = Math.floor((this.rank * batch) / this.size);
     const to = Math.floor(((this.rank + 1) * batch) / this.size);
     return [from, to];
@@ -176,12 +176,12 @@ export class TrainReplica {
   async trainStep(options: { totalSteps?: number | undefined } = {}): Promise<TrainStepResult> {
     const { config } = this.resolved;
     const step = this.updates;
-    const [from, to] = this.share();
+    const { frames, batchSize } = curriculumPhaseAt(this.resolved, step);
+    const [from, to] = this.share(batchSize);
     const started = performance.now();
     let dataMs = 0;
     let lossSum = 0;
     this.grads.fill(0);
-    const frames = framesAt(this.resolved, step);
     // microBatch counts clips of the architecture's length: shorter clips pack more per pass.
     const perPass = Math.max(1, Math.floor((this.microBatch * this.resolved.architecture.frames) / frames));
     for (let start = from; start < to; start += perPass) {
@@ -189,7 +189,7 @@ export class TrainReplica {
       const began = performance.now();
       const batch = await this.buildBatch(step, start, end, frames);
       dataMs += performance.now() - began;
-      lossSum += this.accumulateGradients(batch, end - start);
+      lossSum += this.accumulateGradients(batch, end - start, batchSize);
     }
     const computed = performance.now();
     if (this.size > 1) allReduceMean(this.exchange!, this.rank, this.grads);
@@ -295,12 +295,12 @@ export class TrainReplica {
   }
 
   /** Adds d(scaled loss)/d(weights) of one micro-batch to this.grads; returns the sum of per-example (weighted) MSEs. */
-  private accumulateGradients(batch: Batch, n: number): number {
+  private accumulateGradients(batch: Batch, n: number, batchSize: number): number {
     const { config, architecture: a } = this.resolved;
     const shape: [number, number, number, number, number] = [n, batch.frames, a.height, a.width, 3];
     // Each rank's loss is sum_i mse_i * size / batch, so the mean over ranks of the gradients
     // is the gradient of the global-batch mean, whatever the shares.
-    const scale = this.size / config.batchSize;
+    const scale = this.size / batchSize;
     const variables = [...this.unet.params.values()];
     const steps = Array.from(batch.t);
     const scaledLoss = tf.tidy(() => {
@@ -354,10 +354,4 @@ interface Batch {
   readonly t: Int32Array;
   /** Frames per clip (the curriculum phase's). */
   readonly frames: number;
-}
-
-/** Frames per training clip at update `step` (model/train-config.ts, frameCurriculum). */
-export function framesAt(resolved: ResolvedTrainConfig, step: number): number {
-  const phase = resolved.config.frameCurriculum.find((p) => step < p.untilStep);
-  return phase?.frames ?? resolved.architecture.frames;
 }

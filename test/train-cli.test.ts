@@ -63,7 +63,7 @@ describe('cascade train-base and cascade sample (cpu, tiny model)', () => {
       '--min-snr-gamma',
       '5',
       '--frame-curriculum',
-      '1:1',
+      '1:1:4',
     ];
     const first = await run(trainBaseCommand, [...args, '--until-step', '2']);
     expect(first.code).toBe(0);
@@ -96,7 +96,7 @@ describe('cascade train-base and cascade sample (cpu, tiny model)', () => {
       config: { minSnrGamma?: number; frameCurriculum: unknown };
     };
     expect(report.config.minSnrGamma).toBe(5);
-    expect(report.config.frameCurriculum).toEqual([{ frames: 1, untilStep: 1 }]);
+    expect(report.config.frameCurriculum).toEqual([{ frames: 1, untilStep: 1, batchSize: 4 }]);
     expect(report.seconds).toBeGreaterThan(0);
     expect(Number.isFinite(report.metrics.finalLoss)).toBe(true);
     expect(existsSync(join(out, 'loss.png'))).toBe(true);

@@ -29,8 +29,13 @@ describe('data-parallel training over 2 workers (cpu)', () => {
   });
 
   it('keeps bit-identical weights, optimiser state and EMA on both ranks', async () => {
-    // Batch 3 over 2 ranks: unequal shares (1 and 2 clips) must still average correctly.
-    const config = tinyConfig({ steps: 3, batchSize: 3 });
+    // Batch 3 over 2 ranks: unequal shares (1 and 2 clips) must still average correctly; the
+    // first update is a curriculum phase of single frames with its own batch of 5 (2 and 3).
+    const config = tinyConfig({
+      steps: 3,
+      batchSize: 3,
+      frameCurriculum: [{ untilStep: 1, frames: 1, batchSize: 5 }],
+    });
     const { architecture } = parseTrainBaseConfig(config);
     const length = trainParamLayout(videoUNetParamSpecs(architecture)).size;
     const exchange = createGradientExchange(2, length);
@@ -41,9 +46,10 @@ describe('data-parallel training over 2 workers (cpu)', () => {
       const results = await pool.broadcast<TrainStepResult>(task('trainReplicaStep'), () => ({ step }), {
         onFailure,
       });
-      expect(results.map((r) => r.examples)).toEqual([1, 2]);
+      const batch = step === 0 ? 5 : 3;
+      expect(results.map((r) => r.examples)).toEqual(step === 0 ? [2, 3] : [1, 2]);
       expect(results[0]!.gradNorm).toBe(results[1]!.gradNorm);
-      losses.push((results[0]!.lossSum + results[1]!.lossSum) / 3);
+      losses.push((results[0]!.lossSum + results[1]!.lossSum) / batch);
     }
     const [a, b] = await pool.broadcast<TrainState & { numTensors: number }>(
       task('replicaState'),

@@ -3,8 +3,13 @@ import { selectBackend } from '../backend/select-backend.js';
 import { tf } from '../backend/tf.js';
 import { minSnrWeight } from '../model/min-snr-weight.js';
 import { NoiseSchedule } from '../model/noise-schedule.js';
-import { parseTrainBaseConfig, type TrainBaseConfigInput } from '../model/train-config.js';
-import { framesAt, TrainReplica } from '../model/train-replica.js';
+import {
+  batchSizeRange,
+  curriculumPhaseAt,
+  parseTrainBaseConfig,
+  type TrainBaseConfigInput,
+} from '../model/train-config.js';
+import { TrainReplica } from '../model/train-replica.js';
 import { isCascadeError } from '../util/cascade-error.js';
 import { FIXED_SOURCE, TINY_ARCHITECTURE, tinyConfig } from './support/train-tiny-config.js';
 
@@ -123,11 +128,25 @@ describe('TrainReplica (cpu)', () => {
   it('trains a frame curriculum on windows of the clips, packing more short clips per pass', async () => {
     const arch4 = { ...TINY_ARCHITECTURE, frames: 4 };
     const curriculum = [
-      { untilStep: 1, frames: 1 },
+      { untilStep: 1, frames: 1, batchSize: 6 },
       { untilStep: 2, frames: 2 },
     ];
     const resolved = parseTrainBaseConfig(tinyConfig({ architecture: arch4, frameCurriculum: curriculum }));
-    expect([0, 1, 2, 3].map((s) => framesAt(resolved, s))).toEqual([1, 2, 4, 4]);
+    expect([0, 1, 2, 3].map((s) => curriculumPhaseAt(resolved, s))).toEqual([
+      { frames: 1, batchSize: 6 },
+      { frames: 2, batchSize: 2 },
+      { frames: 4, batchSize: 2 },
+      { frames: 4, batchSize: 2 },
+    ]);
+    expect(batchSizeRange(resolved.config)).toEqual({ min: 2, max: 6 });
+    // A phase's own batch: its update computes that many examples, then the run's batch.
+    const phased = await TrainReplica.create(resolved);
+    try {
+      expect((await phased.trainStep()).examples).toBe(6);
+      expect((await phased.trainStep()).examples).toBe(2);
+    } finally {
+      await phased.dispose();
+    }
     const firstLoss = async (
       overrides: Partial<TrainBaseConfigInput>,
       microBatch?: number,

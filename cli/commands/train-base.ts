@@ -33,9 +33,10 @@ Options:
   --config FILE         JSON training config (model/train-config.ts); flags below override it
   --prediction eps|v    what the network predicts (overrides the architecture's; preset: v)
   --min-snr-gamma X     min-SNR-gamma loss weighting (0 = plain MSE; preset: ${SHAPES_BASE_TRAINING.minSnrGamma ?? 0})
-  --frame-curriculum F:S[,F:S...]
-                        train on F-frame windows of each clip until step S, then on whole
-                        clips (e.g. 4:2000 = 4 frames for steps 0-1999; many more steps per hour)
+  --frame-curriculum F:S[:B][,F:S[:B]...]
+                        train on F-frame windows of each clip (B clips per step; default
+                        --batch) until step S, then on whole clips (e.g. 4:2000 = 4 frames for
+                        steps 0-1999; 1:1000:32,4:3000 = single frames of 32 clips first)
   --steps N             total optimiser steps (with --resume: extend or shorten the run)
   --batch N             clips per step over all workers
   --lr X                peak learning rate (linear warmup, then cosine decay)
@@ -227,18 +228,19 @@ function optional<K extends string, V>(key: K, value: V | undefined): Partial<Re
   return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
-/** `F:S[,F:S...]` -> curriculum phases (the config validates frames and order). */
+/** `F:S[:B][,...]` -> curriculum phases (the config validates frames and order). */
 function frameCurriculum(text: string): NonNullable<TrainBaseConfigInput['frameCurriculum']> {
   return text.split(',').map((part) => {
-    const match = /^\s*(\d+):(\d+)\s*$/.exec(part);
+    const match = /^\s*(\d+):(\d+)(?::(\d+))?\s*$/.exec(part);
     if (!match) {
       throw new CascadeError(
         'BAD_ARGUMENT',
-        `--frame-curriculum part "${part}" is not FRAMES:UNTIL_STEP (e.g. 4:2000, or 4:1000,8:2000).`,
+        `--frame-curriculum part "${part}" is not FRAMES:UNTIL_STEP[:BATCH] (e.g. 4:2000, or 1:1000:32,4:2000).`,
         { path: 'frame-curriculum' },
       );
     }
-    return { frames: Number(match[1]), untilStep: Number(match[2]) };
+    const phase = { frames: Number(match[1]), untilStep: Number(match[2]) };
+    return match[3] === undefined ? phase : { ...phase, batchSize: Number(match[3]) };
   });
 }
 
