@@ -63,6 +63,8 @@ function config(architecture: string, overrides: Partial<TrainBaseConfigInput> =
   return {
     ...SHAPES_BASE_TRAINING,
     architecture: { ...trainArchitecture(architecture) },
+    // Every timed step trains whole clips (the preset's short curriculum phase would be timed otherwise).
+    frameCurriculum: [],
     checkpointEvery: 1_000_000,
     ...overrides,
   };

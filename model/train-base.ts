@@ -187,12 +187,14 @@ export async function trainBase(options: TrainBaseOptions): Promise<TrainBaseRes
   let calibrateAt = 0;
   if (budget !== undefined) {
     calibrateAt = Math.min(20, config.learningRate.warmupSteps);
-    if (resumeFrom || !(budget > 0) || calibrateAt < 2) {
+    if (resumeFrom || !(budget > 0) || calibrateAt < 2 || config.frameCurriculum.length > 0) {
       throw new CascadeError(
         'BAD_ARGUMENT',
         resumeFrom
           ? 'A time budget applies to new runs only; a resumed run keeps its length (change it with --steps).'
-          : `The time budget needs a positive number of minutes (got ${budget}) and learningRate.warmupSteps >= 2 (got ${config.learningRate.warmupSteps}); the pace is measured during warmup.`,
+          : config.frameCurriculum.length > 0
+            ? 'A time budget times the first steps, and a frame curriculum makes those unlike the rest of the run; give the length with --steps instead (or train without a curriculum: --frame-curriculum none).'
+            : `The time budget needs a positive number of minutes (got ${budget}) and learningRate.warmupSteps >= 2 (got ${config.learningRate.warmupSteps}); the pace is measured during warmup.`,
         { path: 'timeBudgetMinutes' },
       );
     }

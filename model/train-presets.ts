@@ -55,11 +55,12 @@ export const TRAIN_ARCHITECTURES: Readonly<Record<string, VideoUNetConfigInput>>
 export const SHAPES_BASE_ARCHITECTURE = 'shapes-16';
 
 /**
- * Training defaults of the shipped shapes base model, chosen from pilot runs on a 2-core
- * machine (presets/models/shapes-base/README.md): a ~90 minute run with 2 workers.
+ * Training defaults of the shipped shapes base model (presets/models/shapes-base/README.md): 4-frame
+ * windows for 5600 steps, then whole clips; ~112 minutes with 2 workers on a 2-core machine.
  */
 export const SHAPES_BASE_TRAINING: Omit<TrainBaseConfigInput, 'architecture'> = {
-  steps: 2000,
+  steps: 6600,
+  frameCurriculum: [{ untilStep: 5600, frames: 4 }],
   batchSize: 8,
   learningRate: { peak: 2e-3, warmupSteps: 100, minRatio: 0.05 },
   optimizer: { beta1: 0.9, beta2: 0.99, epsilon: 1e-8, weightDecay: 0.01 },

@@ -163,6 +163,12 @@ describe('cascade train-base and cascade sample (cpu, tiny model)', () => {
       '4@200',
     ]).catch((e: unknown) => e);
     expect(String((curriculum as Error).message)).toMatch(/--frame-curriculum part "4@200"/);
+    // The preset's curriculum makes the first steps unrepresentative of the run: no time budget.
+    const budget = await trainBaseCommand(['--out', join(dir, 'bad'), '--time-budget', '5']).catch(
+      (e: unknown) => e,
+    );
+    expect(isCascadeError(budget, 'BAD_ARGUMENT')).toBe(true);
+    expect(String((budget as Error).message)).toMatch(/frame curriculum .*--steps/);
     const prompt = await sampleCommand(['--model', dir, '--prompt', 'a purple elephant']).catch(
       (e: unknown) => e,
     );

@@ -33,10 +33,11 @@ Options:
   --config FILE         JSON training config (model/train-config.ts); flags below override it
   --prediction eps|v    what the network predicts (overrides the architecture's; preset: v)
   --min-snr-gamma X     min-SNR-gamma loss weighting (0 = plain MSE; preset: ${SHAPES_BASE_TRAINING.minSnrGamma ?? 0})
-  --frame-curriculum F:S[:B][,F:S[:B]...]
+  --frame-curriculum F:S[:B][,F:S[:B]...] | none
                         train on F-frame windows of each clip (B clips per step; default
                         --batch) until step S, then on whole clips (e.g. 4:2000 = 4 frames for
-                        steps 0-1999; 1:1000:32,4:3000 = single frames of 32 clips first)
+                        steps 0-1999; 1:1000:32,4:3000 = single frames of 32 clips first;
+                        preset: ${curriculumText(SHAPES_BASE_TRAINING.frameCurriculum)})
   --steps N             total optimiser steps (with --resume: extend or shorten the run)
   --batch N             clips per step over all workers
   --lr X                peak learning rate (linear warmup, then cosine decay)
@@ -45,8 +46,8 @@ Options:
   --seed N              run seed (weights, data order, noise)
   --data SPEC           shapes | shapes-set:FILE | footage:DIR | module:FILE (default shapes)
   --checkpoint-every N  steps between checkpoints
-  --time-budget MIN     new runs: time the first steps (within warmup) and set --steps to what
-                        fits in MIN minutes of wall time
+  --time-budget MIN     new runs without a frame curriculum: time the first steps (within
+                        warmup) and set --steps to what fits in MIN minutes of wall time
   --until-step N        stop (with a checkpoint) after step N; resume later with --resume
   --workers N           worker threads, one model replica each (0 = this thread; default 2)
   --micro-batch N       most clips per forward/backward pass in a worker (default 2; bounds memory)
@@ -201,7 +202,8 @@ async function buildConfig(values: Values, steps: number | undefined): Promise<T
     config = gamma > 0 ? { ...rest, minSnrGamma: gamma } : rest;
   }
   if (typeof values['frame-curriculum'] === 'string') {
-    config = { ...config, frameCurriculum: frameCurriculum(values['frame-curriculum']) };
+    const text = values['frame-curriculum'];
+    config = { ...config, frameCurriculum: text === 'none' ? [] : frameCurriculum(text) };
   }
   const lr = { ...(config.learningRate ?? { peak: 2e-4 }) };
   const peak = numberFlag(values.lr as string | undefined, 'lr', 1e-7, 1);
@@ -226,6 +228,13 @@ async function buildConfig(values: Values, steps: number | undefined): Promise<T
 
 function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
   return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+function curriculumText(phases: TrainBaseConfigInput['frameCurriculum']): string {
+  if (!phases || phases.length === 0) return 'none';
+  return phases
+    .map((p) => `${p.frames}:${p.untilStep}${p.batchSize === undefined ? '' : `:${p.batchSize}`}`)
+    .join(',');
 }
 
 /** `F:S[:B][,...]` -> curriculum phases (the config validates frames and order). */
