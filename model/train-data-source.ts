@@ -31,7 +31,10 @@ export interface TrainDataSourceContext {
   readonly height: number;
   readonly width: number;
   readonly maxTokens: number;
-  /** Clips per update over all workers (lets a stream number its examples step * batchSize + index). */
+  /**
+   * Most clips per update over all workers in the run (the largest of the batch and the
+   * curriculum phases' batches): lets a stream number its examples step * batchSize + index.
+   */
   readonly batchSize: number;
   /** The `settings` of a `module` data spec (undefined for built-in sources). */
   readonly settings: unknown;
