@@ -1,7 +1,6 @@
 import { tf } from '../backend/tf.js';
 import { CascadeError } from '../util/cascade-error.js';
 import { Rng } from '../util/rng.js';
-import { gaussianNoise } from './gaussian-noise.js';
 import type { NoiseSchedule } from './noise-schedule.js';
 import { runSampler } from './run-sampler.js';
 import type { Denoiser, SamplerOptions } from './sample-options.js';
@@ -59,7 +58,7 @@ export async function ddimSample(
       const sigma = eta * Math.sqrt(((1 - abarPrev) / (1 - abarT)) * (1 - abarT / abarPrev));
       const direction = Math.sqrt(Math.max(0, 1 - abarPrev - sigma * sigma));
       let next = tf.add(tf.mul(x0, Math.sqrt(abarPrev)), tf.mul(eps, direction));
-      if (sigma > 0 && rng) next = tf.add(next, tf.mul(gaussianNoise(x.shape, rng), sigma));
+      if (sigma > 0 && rng) next = tf.add(next, tf.mul(schedule.noise(x.shape, rng), sigma));
       return next;
     },
     dispose() {},

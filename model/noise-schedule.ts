@@ -8,6 +8,16 @@
 import { z } from 'zod';
 import { tf } from '../backend/tf.js';
 import { CascadeError } from '../util/cascade-error.js';
+import type { Rng } from '../util/rng.js';
+import { fillFrameCorrelatedNoise } from './gaussian-noise.js';
+
+/**
+ * Correlation between the noise of two frames of one clip (gaussian-noise.ts), part of the
+ * forward process: training, sampling and every re-noising (pivot replacement, video to video)
+ * draw eps from the same prior. 0 (the default, and models saved before the field existed) =
+ * i.i.d. noise.
+ */
+const frameCorrelation = z.number().min(0).lt(1).default(0);
 
 export const NoiseScheduleConfig = z.discriminatedUnion('kind', [
   /**
@@ -20,6 +30,7 @@ export const NoiseScheduleConfig = z.discriminatedUnion('kind', [
     steps: z.number().int().min(2).default(1000),
     betaStart: z.number().positive().lt(1).default(1e-4),
     betaEnd: z.number().positive().lt(1).default(0.02),
+    frameCorrelation,
   }),
   /**
    * Cosine schedule (Nichol & Dhariwal 2021): abar(t) = f(t)/f(0),
@@ -30,6 +41,7 @@ export const NoiseScheduleConfig = z.discriminatedUnion('kind', [
     steps: z.number().int().min(2).default(1000),
     offset: z.number().nonnegative().default(0.008),
     maxBeta: z.number().positive().lt(1).default(0.999),
+    frameCorrelation,
   }),
 ]);
 export type NoiseScheduleConfig = z.output<typeof NoiseScheduleConfig>;
@@ -66,6 +78,24 @@ export class NoiseSchedule {
       product *= this.alphas[t]!;
       this.alphasCumprod[t] = product;
     }
+  }
+
+  /**
+   * eps for clips [B, T, ...] (frames on axis 1) from this process's prior: standard normal,
+   * frames of a clip correlated by `config.frameCorrelation`.
+   */
+  noise(shape: readonly number[], rng: Rng): tf.Tensor {
+    const [clips = 1, frames = 1] = shape;
+    let n = 1;
+    for (const d of shape) n *= d;
+    const values = fillFrameCorrelatedNoise(
+      new Float32Array(n),
+      clips,
+      frames,
+      this.config.frameCorrelation,
+      rng,
+    );
+    return tf.tensor(values, [...shape], 'float32');
   }
 
   /** abar[t]; t = -1 means "clean" (abar = 1), the target of the last sampler step. */

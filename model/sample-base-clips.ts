@@ -5,6 +5,7 @@ import { CascadeError, throwIfAborted } from '../util/cascade-error.js';
 import { deriveSeed, Rng } from '../util/rng.js';
 import { ddimSample } from './ddim-sampler.js';
 import { dpmSolverSample } from './dpm-solver-sampler.js';
+import { fillFrameCorrelatedNoise } from './gaussian-noise.js';
 import { guidedDenoiser } from './guided-denoiser.js';
 import type { NoiseSchedule } from './noise-schedule.js';
 import type { VideoUNet } from './video-unet.js';
@@ -33,7 +34,7 @@ export interface SampleBaseClipsOptions {
 }
 
 /**
- * Samples clips at the model's training size from pure noise, one per request: noise from
+ * Samples clips at the model's training size from pure noise, one per request: noise (the schedule's prior) from
  * Rng(deriveSeed(seed, 'base-sample')), so a (prompt, seed) pair gives the same clip whatever
  * else is in the batch. Returns clips in [0, 1] (model output clamped from [-1, 1]).
  */
@@ -61,9 +62,12 @@ export async function sampleBaseClips(
     const noise = new Float32Array(n * clipSize);
     const ids = new Int32Array(n * maxTokens);
     chunk.forEach((r, k) => {
-      new Rng(deriveSeed(r.seed, 'base-sample')).normals(
-        clipSize,
+      fillFrameCorrelatedNoise(
         noise.subarray(k * clipSize, (k + 1) * clipSize),
+        1,
+        frames,
+        schedule.config.frameCorrelation,
+        new Rng(deriveSeed(r.seed, 'base-sample')),
       );
       ids.set(tokens[start + k]!, k * maxTokens);
     });

@@ -38,6 +38,15 @@ export const TrainDataSpec = z.discriminatedUnion('kind', [
 ]);
 export type TrainDataSpec = z.output<typeof TrainDataSpec>;
 
+/** The forward process of a run that names none: cosine, 1000 steps, i.i.d. noise. */
+export const DEFAULT_NOISE_SCHEDULE: NoiseScheduleConfig = {
+  kind: 'cosine',
+  steps: 1000,
+  offset: 0.008,
+  maxBeta: 0.999,
+  frameCorrelation: 0,
+};
+
 /**
  * Everything that determines a training run's result (runtime choices such as the number of
  * workers, the backend and the output folder are not part of it). Stored in every checkpoint
@@ -46,7 +55,7 @@ export type TrainDataSpec = z.output<typeof TrainDataSpec>;
 export const TrainBaseConfig = z.strictObject({
   /** Video UNet architecture (model/video-unet-config.ts), validated separately. */
   architecture: z.record(z.string(), z.unknown()),
-  schedule: NoiseScheduleConfig.default({ kind: 'cosine', steps: 1000, offset: 0.008, maxBeta: 0.999 }),
+  schedule: NoiseScheduleConfig.default(DEFAULT_NOISE_SCHEDULE),
   /** Optimiser updates in the whole run. */
   steps: z.number().int().min(1),
   /** Clips per update, over all workers. */

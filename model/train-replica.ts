@@ -5,6 +5,7 @@ import { deriveSeed, Rng } from '../util/rng.js';
 import { AdamW, type AdamWState } from './adamw.js';
 import { clipGradientNorm } from './clip-gradient-norm.js';
 import { Ema } from './ema.js';
+import { fillFrameCorrelatedNoise } from './gaussian-noise.js';
 import { learningRateAt } from './lr-schedule.js';
 import { minSnrWeight } from './min-snr-weight.js';
 import { NoiseSchedule } from './noise-schedule.js';
@@ -289,7 +290,13 @@ export class TrainReplica {
       t[k] = rng.int(this.schedule.steps);
       const dropped = rng.next() < config.promptDropout;
       if (!dropped) tokens.set(example.tokens, k * a.maxTokens);
-      rng.normals(clipSize, eps.subarray(offset, offset + clipSize));
+      fillFrameCorrelatedNoise(
+        eps.subarray(offset, offset + clipSize),
+        1,
+        frames,
+        this.schedule.config.frameCorrelation,
+        rng,
+      );
     }
     return { x0, eps, tokens, t, frames };
   }

@@ -1,5 +1,4 @@
 import { tf } from '../backend/tf.js';
-import { gaussianNoise } from '../model/gaussian-noise.js';
 import { Rng } from '../util/rng.js';
 import type { CascadeUpscaler } from './cascade-upscaler.js';
 import { runClipSampler } from './run-clip-sampler.js';
@@ -24,7 +23,7 @@ export const pivotReplacement: CascadeUpscaler<'pivot-replacement'> = async (pre
     // Half-pixel centres: each low-res pixel covers exactly 2x2 high-res pixels.
     const up = tf.image.resizeBilinear(folded, [stage.height, stage.width], false, true);
     const pivot = tf.reshape(up, [batch, frames, stage.height, stage.width, 3]);
-    const eps = gaussianNoise(pivot.shape, rng);
+    const eps = model.schedule.noise(pivot.shape, rng);
     return model.schedule.qSample(pivot, clip.k, eps) as tf.Tensor5D;
   });
   try {

@@ -1,7 +1,6 @@
 import { tf } from '../backend/tf.js';
 import type { Clip } from '../data/clip.js';
 import { resampleClip } from '../data/resample-clip.js';
-import { gaussianNoise } from '../model/gaussian-noise.js';
 import { throwIfAborted } from '../util/cascade-error.js';
 import { Rng } from '../util/rng.js';
 import type { ModelStageContext } from './stage-context.js';
@@ -27,13 +26,13 @@ export async function prepareLatents(input: Clip | undefined, context: ModelStag
   const lastStep = model.schedule.steps - 1;
   let latents: Latents;
   if (!input || !clip.input) {
-    latents = { state: gaussianNoise(shape, rng) as tf.Tensor5D, startStep: undefined };
+    latents = { state: model.schedule.noise(shape, rng) as tf.Tensor5D, startStep: undefined };
   } else {
     const startStep = Math.max(1, Math.min(lastStep, Math.round(clip.input.strength * lastStep)));
     const resized = resampleClip(input, base.height, base.width, 'lanczos');
     const state = tf.tidy(() => {
       const x0 = tf.sub(tf.mul(tf.tensor(resized.data, shape, 'float32'), 2), 1);
-      const eps = gaussianNoise(shape, rng);
+      const eps = model.schedule.noise(shape, rng);
       return model.schedule.qSample(x0, startStep, eps) as tf.Tensor5D;
     });
     latents = { state, startStep };

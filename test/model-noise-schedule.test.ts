@@ -152,3 +152,45 @@ describe('NoiseSchedule', () => {
     x.dispose();
   });
 });
+
+describe('frame-correlated noise prior', () => {
+  it('0 (the default of saved configs) draws exactly the i.i.d. normals of the same seed', () => {
+    const schedule = new NoiseSchedule({ kind: 'cosine' });
+    expect(schedule.config.frameCorrelation).toBe(0);
+    const shape = [2, 3, 4, 4, 3];
+    const noise = schedule.noise(shape, new Rng(7));
+    expect(noise.shape).toEqual(shape);
+    expect(Array.from(noise.dataSync())).toEqual(Array.from(new Rng(7).normals(2 * 3 * 4 * 4 * 3)));
+    noise.dispose();
+  });
+
+  it('rho: unit variance per value, correlation rho between frames of a clip, none across clips', () => {
+    const rho = 0.6;
+    const schedule = new NoiseSchedule({ kind: 'linear', frameCorrelation: rho });
+    const [clips, frames, size] = [2, 4, 4096];
+    const values = schedule.noise([clips, frames, size], new Rng(3)).arraySync() as number[][][];
+    const at = (c: number, f: number): number[] => values[c]![f]!;
+    const mean = (a: number[], b: number[]): number => a.reduce((s, v, i) => s + v * b[i]!, 0) / a.length;
+    for (let c = 0; c < clips; c++) {
+      for (let f = 0; f < frames; f++) {
+        expect(mean(at(c, f), at(c, f))).toBeGreaterThan(0.95);
+        expect(mean(at(c, f), at(c, f))).toBeLessThan(1.05);
+        for (let g = f + 1; g < frames; g++) {
+          expect(Math.abs(mean(at(c, f), at(c, g)) - rho)).toBeLessThan(0.05);
+        }
+      }
+    }
+    expect(Math.abs(mean(at(0, 0), at(1, 0)))).toBeLessThan(0.05);
+  });
+
+  it('rejects a correlation outside [0, 1) with the config field named', () => {
+    let error: unknown;
+    try {
+      new NoiseSchedule({ kind: 'cosine', frameCorrelation: 1 });
+    } catch (e) {
+      error = e;
+    }
+    expect(isCascadeError(error, 'BAD_ARGUMENT')).toBe(true);
+    expect(String((error as Error).message)).toContain('schedule.frameCorrelation');
+  });
+});

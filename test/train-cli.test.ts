@@ -64,6 +64,10 @@ describe('cascade train-base and cascade sample (cpu, tiny model)', () => {
       '5',
       '--frame-curriculum',
       '1:1:4',
+      '--frame-noise-correlation',
+      '0.5',
+      '--min-lr-ratio',
+      '0.3',
     ];
     const first = await run(trainBaseCommand, [...args, '--until-step', '2']);
     expect(first.code).toBe(0);
@@ -93,9 +97,18 @@ describe('cascade train-base and cascade sample (cpu, tiny model)', () => {
     const report = JSON.parse(await readFile(join(model, 'training.json'), 'utf8')) as {
       seconds: number;
       metrics: { finalLoss: number };
-      config: { minSnrGamma?: number; frameCurriculum: unknown };
+      config: {
+        minSnrGamma?: number;
+        frameCurriculum: unknown;
+        learningRate: { minRatio: number };
+        schedule: { frameCorrelation: number };
+      };
     };
     expect(report.config.minSnrGamma).toBe(5);
+    expect(report.config.learningRate.minRatio).toBe(0.3);
+    expect(report.config.schedule.frameCorrelation).toBe(0.5);
+    // The model's schedule carries the prior, so sampling and the cascade draw the same noise.
+    expect(config.schedule).toMatchObject({ frameCorrelation: 0.5 });
     expect(report.config.frameCurriculum).toEqual([{ frames: 1, untilStep: 1, batchSize: 4 }]);
     expect(report.seconds).toBeGreaterThan(0);
     expect(Number.isFinite(report.metrics.finalLoss)).toBe(true);

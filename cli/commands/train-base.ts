@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { BackendRequest } from '../../backend/select-backend.js';
 import { type TrainBaseProgress, trainBase } from '../../model/train-base.js';
-import type { TrainBaseConfigInput } from '../../model/train-config.js';
+import { DEFAULT_NOISE_SCHEDULE, type TrainBaseConfigInput } from '../../model/train-config.js';
 import {
   SHAPES_BASE_ARCHITECTURE,
   SHAPES_BASE_TRAINING,
@@ -38,10 +38,14 @@ Options:
                         --batch) until step S, then on whole clips (e.g. 4:2000 = 4 frames for
                         steps 0-1999; 1:1000:32,4:3000 = single frames of 32 clips first;
                         preset: ${curriculumText(SHAPES_BASE_TRAINING.frameCurriculum)})
+  --frame-noise-correlation X
+                        correlation in [0, 1) of the noise of two frames of a clip (a
+                        mixed noise prior; sampling and the cascade use the same; preset: ${SHAPES_BASE_TRAINING.schedule?.frameCorrelation ?? 0})
   --steps N             total optimiser steps (with --resume: extend or shorten the run)
   --batch N             clips per step over all workers
   --lr X                peak learning rate (linear warmup, then cosine decay)
   --warmup N            warmup steps
+  --min-lr-ratio X      floor of the cosine decay as a fraction of --lr (default 0.1)
   --ema-decay X         EMA decay of the saved weights (e.g. 0.995)
   --seed N              run seed (weights, data order, noise)
   --data SPEC           shapes | shapes-set:FILE | footage:DIR | module:FILE (default shapes)
@@ -67,6 +71,8 @@ export async function trainBaseCommand(argv: string[]): Promise<number> {
     prediction: { type: 'string' },
     'min-snr-gamma': { type: 'string' },
     'frame-curriculum': { type: 'string' },
+    'frame-noise-correlation': { type: 'string' },
+    'min-lr-ratio': { type: 'string' },
     steps: { type: 'string' },
     batch: { type: 'string' },
     lr: { type: 'string' },
@@ -103,6 +109,8 @@ export async function trainBaseCommand(argv: string[]): Promise<number> {
       'prediction',
       'min-snr-gamma',
       'frame-curriculum',
+      'frame-noise-correlation',
+      'min-lr-ratio',
       'batch',
       'lr',
       'warmup',
@@ -210,6 +218,20 @@ async function buildConfig(values: Values, steps: number | undefined): Promise<T
   if (peak !== undefined) lr.peak = peak;
   const warmup = intFlag(values.warmup as string | undefined, 'warmup', 0, 10_000_000);
   if (warmup !== undefined) lr.warmupSteps = warmup;
+  const minRatio = numberFlag(values['min-lr-ratio'] as string | undefined, 'min-lr-ratio', 0, 1);
+  if (minRatio !== undefined) lr.minRatio = minRatio;
+  const correlation = numberFlag(
+    values['frame-noise-correlation'] as string | undefined,
+    'frame-noise-correlation',
+    0,
+    0.99,
+  );
+  if (correlation !== undefined) {
+    config = {
+      ...config,
+      schedule: { ...(config.schedule ?? DEFAULT_NOISE_SCHEDULE), frameCorrelation: correlation },
+    };
+  }
   const emaDecay = numberFlag(values['ema-decay'] as string | undefined, 'ema-decay', 0, 0.999999);
   return {
     ...config,
