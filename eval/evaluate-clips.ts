@@ -71,6 +71,8 @@ export interface ClipResult {
   readonly stability?: number;
   readonly checksPassed: boolean;
   readonly failedChecks: FrameCheckName[];
+  /** Each check's worst statistic in this clip (FrameCheck.value), for the checks that ran. */
+  readonly checkValues: Partial<Record<FrameCheckName, number>>;
 }
 
 export interface EvaluationReport {
@@ -157,6 +159,7 @@ export async function evaluateClips(options: EvaluateClipsOptions): Promise<Eval
         : {}),
       checksPassed: result.passed,
       failedChecks: failed,
+      checkValues: Object.fromEntries(result.checks.map((c) => [c.name, c.value])),
     };
   });
   const passed = perClip.filter((c) => c.checksPassed).length;

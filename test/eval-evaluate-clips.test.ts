@@ -9,6 +9,7 @@ import { makeShapesSet, shapesSet } from '../data/make-shapes-set.js';
 import { saveShapesSet } from '../data/save-shapes-set.js';
 import { evaluateClips } from '../eval/evaluate-clips.js';
 import { FeatureNet } from '../eval/feature-net.js';
+import { DEFAULT_FRAME_CHECK_THRESHOLDS } from '../eval/frame-consistency.js';
 import { isCascadeError } from '../util/cascade-error.js';
 
 describe('evaluateClips', () => {
@@ -67,6 +68,12 @@ describe('evaluateClips', () => {
     expect(report.detail.ratio!).toBeLessThan(2);
     expect(report.temporal.stageSeamRatio!).toBeLessThan(0.5);
     expect(report.perClip).toHaveLength(12);
+    for (const clip of report.perClip) {
+      // Each clip's worst statistic per check, consistent with its verdict.
+      const jump = clip.checkValues.colour!;
+      expect(jump).toBeGreaterThanOrEqual(0);
+      expect(clip.failedChecks.includes('colour')).toBe(jump > DEFAULT_FRAME_CHECK_THRESHOLDS.maxColourJump);
+    }
     expect(report.frameChecks.passed + Object.values(report.frameChecks.failures).length).toBeGreaterThan(0);
     expect(phases).toContain('features');
     expect(phases).toContain('temporal');
