@@ -807,6 +807,30 @@ describe('wasm training kernels vs the cpu backend', () => {
     }
   });
 
+  it('Identity (tf.clone, and every tensor a gradient tape saves) shares the buffer without a copy', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const ids = backend.numDataIds();
+    const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+    const copy = tf.clone(x);
+    expect(copy.dataId).toBe(x.dataId);
+    expect(backend.numDataIds()).toBe(ids + 1);
+    x.dispose();
+    expect(Array.from(copy.dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
+    // A variable swaps buffers on assign: a clone taken before keeps the old values.
+    const v = tf.variable(copy);
+    const before = tf.clone(v);
+    const zeros = tf.zerosLike(v);
+    v.assign(zeros);
+    expect(Array.from(before.dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(Array.from(v.dataSync())).toEqual([0, 0, 0, 0, 0, 0]);
+    const text = tf.tensor1d(['a', 'b'], 'string');
+    const strings = tf.clone(text);
+    expect(strings.arraySync()).toEqual(['a', 'b']);
+    tf.dispose([copy, v, before, zeros, text, strings]);
+    expect(backend.numDataIds()).toBe(ids);
+  });
+
   it('refuses NCHW convs with a CascadeError naming the fix', async () => {
     await tf.setBackend('wasm');
     const dy = tf.zeros([1, 2, 4, 4]);

@@ -13,6 +13,7 @@ import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-native-backprop-filter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-native-backprop-input.js';
+import { identityConfig } from './identity.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { meanConfig } from './mean.js';
 import { resizeBilinearGradConfig } from './resize-bilinear-grad.js';
@@ -54,6 +55,7 @@ export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   resizeBilinearGradConfig,
   resizeNearestNeighborGradConfig,
   avgPoolGradConfig,
+  identityConfig,
 ];
 
 let registered = false;
