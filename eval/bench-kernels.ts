@@ -321,40 +321,60 @@ function trainSteps(
   return { backend, steps, medianMs: median(times), bestMs: Math.min(...times), cpuMs: median(cpu), loss };
 }
 
+interface DataParallelResult {
+  /** Per worker count: median step time over all rounds. */
+  results: { workers: number; medianMs: number; stepsPerSecond: number }[];
+  /** Per round: 1-worker median / 2-worker median of that round. */
+  roundSpeedups: number[];
+  /** Median of the per-round speed-ups (the figure held against the target). */
+  speedup: number;
+}
+
 /**
  * Data-parallel steps/s of the full reference net over 1 and 2 workers at the same global
- * batch (4 clips of 8 frames): each worker owns a single-threaded wasm backend.
+ * batch (4 clips of 8 frames): each worker owns a single-threaded wasm backend. Both pools stay
+ * open and the legs alternate, 1 worker then 2 workers, for `rounds` rounds of `steps` timed
+ * steps each; the speed-up is the median over rounds of the ratio within a round, so a slow
+ * drift of the machine's speed (another process, thermal) hits both sides of each ratio alike.
  */
-async function dataParallel(
-  steps: number,
-): Promise<{ workers: number; medianMs: number; stepsPerSecond: number }[]> {
-  const results: { workers: number; medianMs: number; stepsPerSecond: number }[] = [];
+async function dataParallel(rounds: number, steps: number): Promise<DataParallelResult> {
   const task = {
     module: taskModuleUrl('./reference-net-task', import.meta.url),
     name: 'referenceDataParallelSteps',
   };
-  for (const workers of [1, 2]) {
-    const pool = await WorkerPool.create({ size: workers, backend: 'wasm' });
-    try {
-      const probe = createReferenceNet(REFERENCE_NET_DEFAULTS, 1);
-      const length = probe.parameterCount;
-      probe.dispose();
-      const exchange = createGradientExchange(workers, length);
-      const ranks = await pool.broadcast<{ stepMs: number[] }>(task, () => ({
-        globalClips: 4,
-        steps,
-        warmups: 2,
-        exchange,
-      }));
-      // A step ends when the slowest rank ends it.
-      const perStep = ranks[0]!.stepMs.map((_, i) => Math.max(...ranks.map((r) => r.stepMs[i]!)));
-      const medianMs = median(perStep);
-      results.push({ workers, medianMs, stepsPerSecond: 1000 / medianMs });
-    } finally {
-      await pool.close();
+  const probe = createReferenceNet(REFERENCE_NET_DEFAULTS, 1);
+  const length = probe.parameterCount;
+  probe.dispose();
+  const pools = [await WorkerPool.create({ size: 1, backend: 'wasm' })];
+  try {
+    pools.push(await WorkerPool.create({ size: 2, backend: 'wasm' }));
+    const times: number[][] = [[], []];
+    const roundSpeedups: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const medians: number[] = [];
+      for (const [i, pool] of pools.entries()) {
+        const exchange = createGradientExchange(pool.size, length);
+        const ranks = await pool.broadcast<{ stepMs: number[] }>(task, () => ({
+          globalClips: 4,
+          steps,
+          warmups: round === 0 ? 2 : 1,
+          exchange,
+        }));
+        // A step ends when the slowest rank ends it.
+        const perStep = ranks[0]!.stepMs.map((_, k) => Math.max(...ranks.map((r) => r.stepMs[k]!)));
+        times[i]!.push(...perStep);
+        medians.push(median(perStep));
+      }
+      roundSpeedups.push(medians[0]! / medians[1]!);
     }
+    const results = pools.map((pool, i) => {
+      const medianMs = median(times[i]!);
+      return { workers: pool.size, medianMs, stepsPerSecond: 1000 / medianMs };
+    });
+    return { results, roundSpeedups, speedup: median(roundSpeedups) };
+  } finally {
+    await Promise.all(pools.map((pool) => pool.close()));
   }
-  return results;
 }
 
 async function main(): Promise<void> {
@@ -416,15 +436,18 @@ async function main(): Promise<void> {
   console.log(
     '\ndata-parallel training of the full reference net, global batch 4 clips x 8 frames, wasm workers:',
   );
-  const parallel = await dataParallel(quick ? 4 : 10);
-  for (const p of parallel) {
+  const parallel = await dataParallel(quick ? 2 : 4, quick ? 3 : 5);
+  for (const p of parallel.results) {
     console.log(
-      `  ${p.workers} worker(s): ${p.medianMs.toFixed(0)} ms per step, ${p.stepsPerSecond.toFixed(2)} steps/s`,
+      `  ${p.workers} worker(s): ${p.medianMs.toFixed(0)} ms per step, ${p.stepsPerSecond.toFixed(2)} steps/s (median over all rounds)`,
     );
   }
-  const parallelSpeedup = parallel[1]!.stepsPerSecond / parallel[0]!.stepsPerSecond;
+  const parallelSpeedup = parallel.speedup;
   console.log(
-    `  2 workers vs 1: ${parallelSpeedup.toFixed(2)}x steps/s (target >= 1.7x: ${parallelSpeedup >= 1.7 ? 'ok' : 'MISSED'})`,
+    `  2 workers vs 1, per round (legs alternate): ${parallel.roundSpeedups.map((r) => `${r.toFixed(2)}x`).join(', ')}`,
+  );
+  console.log(
+    `  2 workers vs 1: ${parallelSpeedup.toFixed(2)}x steps/s, median of the rounds (target >= 1.7x: ${parallelSpeedup >= 1.7 ? 'ok' : 'MISSED'})`,
   );
 
   const loadAfter = loadavg();
@@ -487,7 +510,7 @@ async function main(): Promise<void> {
           cpuReduced: cpuSmall,
           speedup,
         },
-        dataParallel: { globalBatch: '4 clips x 8 frames', results: parallel, speedup: parallelSpeedup },
+        dataParallel: { globalBatch: '4 clips x 8 frames', ...parallel },
         missedTargets: missed,
         missedTargetsByAllMeasures: missedEverywhere,
       },
