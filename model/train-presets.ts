@@ -55,20 +55,26 @@ export const TRAIN_ARCHITECTURES: Readonly<Record<string, VideoUNetConfigInput>>
 export const SHAPES_BASE_ARCHITECTURE = 'shapes-16';
 
 /**
- * Training defaults of the shipped shapes base model (presets/models/shapes-base/README.md): 4-frame
- * windows for 5600 steps, then whole clips; ~112 minutes with 2 workers on a 2-core machine.
+ * Training defaults of the shipped shapes base model (presets/models/shapes-base/README.md):
+ * single frames of 32 clips for 2400 steps (composition), then 4-frame and 8-frame windows of 8
+ * clips, then whole clips; frame-correlated noise (0.5); ~110 minutes with 2 workers on a 2-core
+ * machine.
  */
 export const SHAPES_BASE_TRAINING: Omit<TrainBaseConfigInput, 'architecture'> = {
-  steps: 6600,
-  frameCurriculum: [{ untilStep: 5600, frames: 4 }],
+  steps: 4950,
+  frameCurriculum: [
+    { untilStep: 2400, frames: 1, batchSize: 32 },
+    { untilStep: 3400, frames: 4 },
+    { untilStep: 4200, frames: 8 },
+  ],
   batchSize: 8,
-  learningRate: { peak: 2e-3, warmupSteps: 100, minRatio: 0.05 },
+  learningRate: { peak: 2e-3, warmupSteps: 100, minRatio: 0.2 },
   optimizer: { beta1: 0.9, beta2: 0.99, epsilon: 1e-8, weightDecay: 0.01 },
   gradClip: 1,
   ema: { decay: 0.995, warmup: true },
   minSnrGamma: 5,
   promptDropout: 0.1,
-  schedule: { kind: 'cosine', steps: 1000, offset: 0.008, maxBeta: 0.999 },
+  schedule: { kind: 'cosine', steps: 1000, offset: 0.008, maxBeta: 0.999, frameCorrelation: 0.5 },
   data: { kind: 'shapes' },
   checkpointEvery: 100,
   seed: 0,

@@ -45,7 +45,7 @@ Options:
   --batch N             clips per step over all workers
   --lr X                peak learning rate (linear warmup, then cosine decay)
   --warmup N            warmup steps
-  --min-lr-ratio X      floor of the cosine decay as a fraction of --lr (default 0.1)
+  --min-lr-ratio X      floor of the cosine decay as a fraction of --lr (preset: ${SHAPES_BASE_TRAINING.learningRate?.minRatio ?? 0.1})
   --ema-decay X         EMA decay of the saved weights (e.g. 0.995)
   --seed N              run seed (weights, data order, noise)
   --data SPEC           shapes | shapes-set:FILE | footage:DIR | module:FILE (default shapes)
