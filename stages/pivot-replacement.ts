@@ -5,7 +5,8 @@ import { runClipSampler } from './run-clip-sampler.js';
 
 /**
  * Tuning-free Self-Cascade (paper, section 3.2; DESIGN.md 2.3): pivot = bilinear 2x spatial
- * upsample of the previous clean sample; fresh noise takes it to step K,
+ * upsample of the previous clean sample; fresh noise from the model's prior (`schedule.noise`,
+ * frame-correlated if the model was trained so) takes it to step K,
  * zK = sqrt(abar[K]) pivot + sqrt(1 - abar[K]) eps, and the same frozen base denoises K -> 0
  * at the new size. The pivot is used once, at K; it is not rescaled on later steps.
  */
