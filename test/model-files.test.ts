@@ -108,7 +108,14 @@ describe('model files', () => {
     const config = await readModelConfig(saved);
     expect(config.formatVersion).toBe(MODEL_FORMAT_VERSION);
     expect(config.architecture).toEqual(unet.config);
-    expect(config.schedule).toEqual({ kind: 'cosine', steps: 1000, offset: 0.008, maxBeta: 0.999 });
+    // The saved schedule is complete, defaults included (i.i.d. noise: frameCorrelation 0).
+    expect(config.schedule).toEqual({
+      kind: 'cosine',
+      steps: 1000,
+      offset: 0.008,
+      maxBeta: 0.999,
+      frameCorrelation: 0,
+    });
     expect(config.training).toEqual({
       height: 8,
       width: 8,
