@@ -1,6 +1,6 @@
 import { PROMPT_TOKENS, VOCABULARY } from '../data/vocabulary.js';
 import { CascadeError } from '../util/cascade-error.js';
-import type { TrainBaseConfigInput } from './train-config.js';
+import { DEFAULT_NOISE_SCHEDULE, type TrainBaseConfigInput } from './train-config.js';
 import type { VideoUNetConfigInput } from './video-unet-config.js';
 
 /** What every shapes architecture shares: the d0 clip size and the prompt vocabulary. */
@@ -74,7 +74,7 @@ export const SHAPES_BASE_TRAINING: Omit<TrainBaseConfigInput, 'architecture'> = 
   ema: { decay: 0.995, warmup: true },
   minSnrGamma: 5,
   promptDropout: 0.1,
-  schedule: { kind: 'cosine', steps: 1000, offset: 0.008, maxBeta: 0.999, frameCorrelation: 0.5 },
+  schedule: { ...DEFAULT_NOISE_SCHEDULE, frameCorrelation: 0.5 },
   data: { kind: 'shapes' },
   checkpointEvery: 100,
   seed: 0,

@@ -39,8 +39,8 @@ Options:
                         steps 0-1999; 1:1000:32,4:3000 = single frames of 32 clips first;
                         preset: ${curriculumText(SHAPES_BASE_TRAINING.frameCurriculum)})
   --frame-noise-correlation X
-                        correlation in [0, 1) of the noise of two frames of a clip (a
-                        mixed noise prior; sampling and the cascade use the same; preset: ${SHAPES_BASE_TRAINING.schedule?.frameCorrelation ?? 0})
+                        correlation in [0, 1) of the noise of two frames of a clip (a mixed
+                        noise prior; sampling and the cascade draw the same; preset: ${SHAPES_BASE_TRAINING.schedule?.frameCorrelation ?? 0})
   --steps N             total optimiser steps (with --resume: extend or shorten the run)
   --batch N             clips per step over all workers
   --lr X                peak learning rate (linear warmup, then cosine decay)
