@@ -114,7 +114,8 @@ function convCases(seed: string, count: number, depthwise: boolean, dilated = fa
     const h = (fh - 1) * dilation + 1 + rng.int(8);
     const w = (fw - 1) * dilation + 1 + rng.int(8);
     const cin = 1 + rng.int(5);
-    const cout = depthwise ? 1 + rng.int(3) : 1 + rng.int(6);
+    // Output channels that are multiples of 4 take the SIMD GEMM in the filter gradient.
+    const cout = depthwise ? 1 + rng.int(3) : [1, 2, 3, 5, 4, 8, 12][rng.int(7)]!;
     const kind = rng.int(3);
     const pad: Pad =
       kind === 0
@@ -176,7 +177,15 @@ describe('wasm training kernels vs the cpu backend', () => {
 
   it('Conv2DBackpropFilter and Conv2DBackpropInput match cpu (direct kernel calls)', async () => {
     const rng = new Rng(deriveSeed('wasm-kernels', 'conv-direct'));
-    for (const c of convCases('conv-direct', 14, false)) {
+    // The last case's filter gradient sums over 2 x 22 x 22 grid positions: several k blocks.
+    const deep: ConvCase = {
+      x: [2, 20, 20, 3],
+      filter: [3, 3, 3, 8],
+      strides: [1, 1],
+      pad: 'same',
+      dilations: [1, 1],
+    };
+    for (const c of [...convCases('conv-direct', 14, false), deep]) {
       const y = outShape(c, false);
       const inputs = { x: random(rng, c.x), dy: random(rng, y), filter: random(rng, c.filter) };
       const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC' as const };
@@ -365,38 +374,57 @@ describe('wasm training kernels vs the cpu backend', () => {
       [[2, 3, 64, 48], [2, 1, 40, 48], false, true],
       [[2, 1, 64, 48], [3, 48, 40], false, false],
       [[96, 33], [96, 65], true, false],
+      // SIMD GEMM edges: k in blocks (600 > 384), 1-row and 4-column tiles, rows in blocks
+      // (250 x 130 floats > 96 KB), A through its strides, B transposed and shared.
+      [[5, 600], [600, 12], false, false],
+      [[3, 13, 300], [3, 12, 300], false, true],
+      [[3, 300, 13], [300, 8], true, false],
+      [[250, 130], [130, 20], false, false],
+      [[2, 1, 7, 20], [3, 20, 4], false, false],
     ];
     const plans = new Set<string>();
-    for (const [aShape, bShape, transposeA, transposeB] of cases) {
-      const outBatch = tf.broadcast_util.assertAndGetBroadcastShape(aShape.slice(0, -2), bShape.slice(0, -2));
-      plans.add(
-        matMulPlan({
-          aCount: tf.util.sizeFromShape(aShape.slice(0, -2)),
-          bCount: tf.util.sizeFromShape(bShape.slice(0, -2)),
-          batches: tf.util.sizeFromShape(outBatch),
-          m: transposeA ? aShape.at(-1)! : aShape.at(-2)!,
-          k: transposeA ? aShape.at(-2)! : aShape.at(-1)!,
-          n: transposeB ? bShape.at(-2)! : bShape.at(-1)!,
-          transposeA,
-          transposeB,
-        }),
-      );
-      // tfjs' cpu BatchMatMul mis-broadcasts batch dims of rank > 1, so the reference gets
-      // operands already broadcast to the output's batch shape.
-      await expectSame(
-        { a: random(rng, aShape), b: random(rng, bShape) },
-        (t) => tf.matMul(t.a!, t.b!, transposeA, transposeB),
-        (t) =>
-          tf.tidy(() =>
-            tf.matMul(
-              tf.broadcastTo(t.a!, [...outBatch, ...aShape.slice(-2)]),
-              tf.broadcastTo(t.b!, [...outBatch, ...bShape.slice(-2)]),
+    // With the SIMD routines on, every product with n % 4 == 0 runs on the SIMD GEMM; with
+    // them off, every product takes one of the XNNPACK or scalar plans.
+    for (const simd of [true, false]) {
+      tf.env().set(SIMD_FLAG, simd);
+      try {
+        for (const [aShape, bShape, transposeA, transposeB] of cases) {
+          const outBatch = tf.broadcast_util.assertAndGetBroadcastShape(
+            aShape.slice(0, -2),
+            bShape.slice(0, -2),
+          );
+          plans.add(
+            matMulPlan({
+              aCount: tf.util.sizeFromShape(aShape.slice(0, -2)),
+              bCount: tf.util.sizeFromShape(bShape.slice(0, -2)),
+              batches: tf.util.sizeFromShape(outBatch),
+              m: transposeA ? aShape.at(-1)! : aShape.at(-2)!,
+              k: transposeA ? aShape.at(-2)! : aShape.at(-1)!,
+              n: transposeB ? bShape.at(-2)! : bShape.at(-1)!,
               transposeA,
               transposeB,
-            ),
-          ),
-        `matMul ${JSON.stringify([aShape, bShape, transposeA, transposeB])}`,
-      );
+            }),
+          );
+          // tfjs' cpu BatchMatMul mis-broadcasts batch dims of rank > 1, so the reference gets
+          // operands already broadcast to the output's batch shape.
+          await expectSame(
+            { a: random(rng, aShape), b: random(rng, bShape) },
+            (t) => tf.matMul(t.a!, t.b!, transposeA, transposeB),
+            (t) =>
+              tf.tidy(() =>
+                tf.matMul(
+                  tf.broadcastTo(t.a!, [...outBatch, ...aShape.slice(-2)]),
+                  tf.broadcastTo(t.b!, [...outBatch, ...bShape.slice(-2)]),
+                  transposeA,
+                  transposeB,
+                ),
+              ),
+            `matMul ${JSON.stringify([aShape, bShape, transposeA, transposeB])} simd=${simd}`,
+          );
+        }
+      } finally {
+        tf.env().set(SIMD_FLAG, true);
+      }
     }
     expect([...plans].sort()).toEqual(['direct', 'scalar', 'swapped']);
     // Gradients of an attention-shaped product (transposed and batched forms).

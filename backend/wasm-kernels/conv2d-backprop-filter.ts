@@ -1,7 +1,9 @@
 import { tf } from '../tf.js';
 import { requireChannelsLast } from './conv-attrs.js';
+import { type GemmTarget, gemmBlocked } from './gemm-blocked.js';
 import { withKernelScope } from './kernel-scope.js';
 import { phaseAxis, phaseSplit, tapPhase } from './phase-grid.js';
+import { simdKernels } from './simd-kernels.js';
 
 /**
  * Conv2DBackpropFilter for wasm (missing in tfjs-backend-wasm 4.22).
@@ -10,8 +12,10 @@ import { phaseAxis, phaseSplit, tapPhase } from './phase-grid.js';
  * The input is split into stride phases on a grid (see phase-grid.ts) in channels-first
  * layout `[sh, sw, ci, n*qh*qw]`, and `dy` is zero-padded to the same grid `[n*qh*qw, co]`.
  * For each tap, the shifted input is then a contiguous `[ci, n*qh*qw]` view of the phase
- * buffer, so each tap is one plain XNNPACK matmul `[ci, L] x [L, co]` written straight into
- * `dW[kh, kw]`; `dy` is packed once and shared by all taps. Grid rows/columns that are not
+ * buffer, so each tap is one plain matmul `[ci, L] x [L, co]` written straight into
+ * `dW[kh, kw]`. With the SIMD GEMM (co a multiple of 4) the taps take turns inside each
+ * cache block of `dy` along L (gemm-blocked.ts), so `dy` comes from memory once, not once per
+ * tap; otherwise each tap is an XNNPACK matmul, with `dy` packed once and shared by all taps. Grid rows/columns that are not
  * real outputs hold zeros in `dy`, so whatever the shifted view reads there adds nothing, and
  * reads that overrun a row land in the next row's zero padding (see phase-grid.ts).
  * Extra work over the exact MAC count: `qh*qw / (ho*wo)` (1.06x for 32x32 3x3 'same').
@@ -76,18 +80,44 @@ function conv2dBackpropFilter(args: {
         constantValue: 0,
       },
     );
-    const dyId = scope.id(dyGrid);
-    const bShape = [1, positions, co];
+    const taps: { offset: number; out: number }[] = [];
     for (let kh = 0; kh < fh; kh++) {
       const r = tapPhase(rows, kh);
       for (let kw = 0; kw < fw; kw++) {
         const c = tapPhase(cols, kw);
         const phase = r.phase * cols.stride + c.phase;
-        const offset = phase * phaseStride + r.shift * cols.grid + c.shift;
-        const a = scope.view(phases, offset, [1, ci, positions]);
-        const o = scope.view(out, (kh * fw + kw) * ci * co, [1, ci, co]);
-        scope.raw.batchMatMul(scope.id(a), a.shape, dyId, bShape, false, false, scope.id(o));
+        taps.push({
+          offset: phase * phaseStride + r.shift * cols.grid + c.shift,
+          out: (kh * fw + kw) * ci * co,
+        });
       }
+    }
+    const simd = simdKernels(scope.backend);
+    if (simd !== undefined && co % 4 === 0) {
+      const phasesAt = scope.heapIndex(phases);
+      const outAt = scope.heapIndex(out);
+      const targets: GemmTarget[] = taps.map((t) => ({
+        a: 4 * (phasesAt + t.offset),
+        c: 4 * (outAt + t.out),
+      }));
+      const shape = {
+        rows: ci,
+        n: co,
+        k: positions,
+        aRow: 4 * positions,
+        aK: 4,
+        bStride: 4 * co,
+        cStride: 4 * co,
+      };
+      gemmBlocked(simd, shape, 4 * scope.heapIndex(dyGrid), targets);
+      return out;
+    }
+    const dyId = scope.id(dyGrid);
+    const bShape = [1, positions, co];
+    for (const t of taps) {
+      const a = scope.view(phases, t.offset, [1, ci, positions]);
+      const o = scope.view(out, t.out, [1, ci, co]);
+      scope.raw.batchMatMul(scope.id(a), a.shape, dyId, bShape, false, false, scope.id(o));
     }
     return out;
   });

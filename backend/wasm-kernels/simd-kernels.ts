@@ -1,5 +1,31 @@
 import { CascadeError } from '../../util/cascade-error.js';
 import { tf } from '../tf.js';
+import { gemmBody } from './simd-gemm.js';
+import {
+  add,
+  block,
+  br,
+  brIf,
+  end,
+  f32x4Add,
+  f32x4Splat,
+  get,
+  geU,
+  I32,
+  i32,
+  load,
+  loadF32,
+  loop,
+  mul,
+  name,
+  section,
+  set,
+  shuffle,
+  store,
+  uleb,
+  V128,
+  vec,
+} from './wasm-asm.js';
 import type { WasmBackend } from './wasm-backend.js';
 
 /**
@@ -8,7 +34,7 @@ import type { WasmBackend } from './wasm-backend.js';
  * byte offsets into that memory). tfjs-backend-wasm 4.22's transpose moves one element at a
  * time (~1.75 ns per float for large 2-D transposes); this one moves 4x4 tiles through SIMD
  * registers; column sums add 4 lanes at a time; repeats store splatted lanes; strided row
- * copies move 16 bytes at a time. The module is
+ * copies move 16 bytes at a time; a register-tiled GEMM needs no packing (simd-gemm.ts). The module is
  * hand-assembled (no toolchain needed): see the `*Body` functions, written as annotated bytecode.
  */
 export interface SimdKernels {
@@ -35,6 +61,23 @@ export interface SimdKernels {
     srcStride: number,
     dstStride: number,
     bytes16: number,
+  ): void;
+  /**
+   * `C = A B` (or `C += A B` with `accumulate`) for a `rows x k` A and a `k x n4` B (`n4` a multiple of 4, `k >= 1`), byte
+   * pointers and byte strides: see simd-gemm.ts. C is overwritten.
+   */
+  gemm(
+    a: number,
+    b: number,
+    c: number,
+    rows: number,
+    n4: number,
+    k: number,
+    aRow: number,
+    aK: number,
+    bStride: number,
+    cStride: number,
+    accumulate: 0 | 1,
   ): void;
 }
 
@@ -84,70 +127,6 @@ export function simdKernels(backend: WasmBackend): SimdKernels | undefined {
   }
   cache.set(backend.wasm, kernels);
   return kernels ?? undefined;
-}
-
-// --- a minimal assembler ---------------------------------------------------------------------
-
-const I32 = 0x7f;
-const V128 = 0x7b;
-
-function uleb(value: number): number[] {
-  const out: number[] = [];
-  let v = value >>> 0;
-  do {
-    let byte = v & 0x7f;
-    v >>>= 7;
-    if (v !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (v !== 0);
-  return out;
-}
-
-function sleb(value: number): number[] {
-  const out: number[] = [];
-  let v = value | 0;
-  for (;;) {
-    const byte = v & 0x7f;
-    v >>= 7;
-    const done = (v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0);
-    out.push(done ? byte : byte | 0x80);
-    if (done) return out;
-  }
-}
-
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
-
-function vec(items: number[][]): number[] {
-  return [...uleb(items.length), ...items.flat()];
-}
-
-function name(text: string): number[] {
-  return [...uleb(text.length), ...[...text].map((ch) => ch.charCodeAt(0))];
-}
-
-const get = (local: number) => [0x20, ...uleb(local)];
-const set = (local: number) => [0x21, ...uleb(local)];
-const i32 = (value: number) => [0x41, ...sleb(value)];
-const add = [0x6a];
-const mul = [0x6c];
-const geU = [0x4f];
-const f32x4Add = [0xfd, 0xe4, 0x01];
-const f32x4Splat = [0xfd, 0x13];
-/** f32.load with a 4-byte alignment hint. */
-const loadF32 = [0x2a, 2, 0];
-const block = [0x02, 0x40];
-const loop = [0x03, 0x40];
-const end = [0x0b];
-const br = (depth: number) => [0x0c, ...uleb(depth)];
-const brIf = (depth: number) => [0x0d, ...uleb(depth)];
-/** v128.load / v128.store with a 4-byte alignment hint (tensors are float-aligned). */
-const load = [0xfd, 0x00, 2, 0];
-const store = [0xfd, 0x0b, 2, 0];
-/** i8x16.shuffle picking 32-bit lanes (0-3 from the first operand, 4-7 from the second). */
-function shuffle(lanes: [number, number, number, number]): number[] {
-  return [0xfd, 0x0d, ...lanes.flatMap((lane) => [4 * lane, 4 * lane + 1, 4 * lane + 2, 4 * lane + 3])];
 }
 
 /**
@@ -493,10 +472,10 @@ function funcType(params: number): number[] {
 function moduleBytes(): Uint8Array {
   const bytes = [
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vec([funcType(6), funcType(5)])),
+    ...section(1, vec([funcType(6), funcType(5), funcType(11)])),
     // import env.memory: memory with min 1 page and no maximum
     ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(1)]])),
-    ...section(3, vec([uleb(0), uleb(1), uleb(1), uleb(0)])),
+    ...section(3, vec([uleb(0), uleb(1), uleb(1), uleb(0), uleb(2)])),
     ...section(
       7,
       vec([
@@ -504,9 +483,10 @@ function moduleBytes(): Uint8Array {
         [...name('addRows'), 0x00, ...uleb(1)],
         [...name('repeatInner'), 0x00, ...uleb(2)],
         [...name('copyRows'), 0x00, ...uleb(3)],
+        [...name('gemm'), 0x00, ...uleb(4)],
       ]),
     ),
-    ...section(10, vec([transposeBody(), addRowsBody(), repeatInnerBody(), copyRowsBody()])),
+    ...section(10, vec([transposeBody(), addRowsBody(), repeatInnerBody(), copyRowsBody(), gemmBody()])),
   ];
   return Uint8Array.from(bytes);
 }

@@ -1,0 +1,79 @@
+/**
+ * A minimal WebAssembly assembler: LEB128 numbers, sections, and the opcodes the project's
+ * hand-written SIMD routines use (simd-kernels.ts, simd-gemm.ts). Each opcode is a byte array
+ * to spread into a function body; locals are numbered as in the wasm spec (parameters first).
+ */
+export const I32 = 0x7f;
+export const V128 = 0x7b;
+
+export function uleb(value: number): number[] {
+  const out: number[] = [];
+  let v = value >>> 0;
+  do {
+    let byte = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (v !== 0);
+  return out;
+}
+
+export function sleb(value: number): number[] {
+  const out: number[] = [];
+  let v = value | 0;
+  for (;;) {
+    const byte = v & 0x7f;
+    v >>= 7;
+    const done = (v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0);
+    out.push(done ? byte : byte | 0x80);
+    if (done) return out;
+  }
+}
+
+export function section(id: number, body: number[]): number[] {
+  return [id, ...uleb(body.length), ...body];
+}
+
+export function vec(items: number[][]): number[] {
+  return [...uleb(items.length), ...items.flat()];
+}
+
+export function name(text: string): number[] {
+  return [...uleb(text.length), ...[...text].map((ch) => ch.charCodeAt(0))];
+}
+
+export const get = (local: number) => [0x20, ...uleb(local)];
+export const set = (local: number) => [0x21, ...uleb(local)];
+export const i32 = (value: number) => [0x41, ...sleb(value)];
+export const add = [0x6a];
+export const mul = [0x6c];
+export const geU = [0x4f];
+export const f32x4Add = [0xfd, 0xe4, 0x01];
+export const f32x4Splat = [0xfd, 0x13];
+/** f32.load with a 4-byte alignment hint. */
+export const loadF32 = [0x2a, 2, 0];
+export const block = [0x02, 0x40];
+export const loop = [0x03, 0x40];
+export const end = [0x0b];
+export const br = (depth: number) => [0x0c, ...uleb(depth)];
+export const brIf = (depth: number) => [0x0d, ...uleb(depth)];
+/** v128.load / v128.store with a 4-byte alignment hint (tensors are float-aligned). */
+export const load = [0xfd, 0x00, 2, 0];
+export const store = [0xfd, 0x0b, 2, 0];
+/** i8x16.shuffle picking 32-bit lanes (0-3 from the first operand, 4-7 from the second). */
+export function shuffle(lanes: [number, number, number, number]): number[] {
+  return [0xfd, 0x0d, ...lanes.flatMap((lane) => [4 * lane, 4 * lane + 1, 4 * lane + 2, 4 * lane + 3])];
+}
+export const tee = (local: number) => [0x22, ...uleb(local)];
+export const sub = [0x6b];
+export const and = [0x71];
+export const ltU = [0x49];
+export const ifThen = [0x04, 0x40];
+export const f32x4Mul = [0xfd, 0xe6, 0x01];
+/** v128.load32_splat: one float from memory into all four lanes (4-byte alignment hint). */
+export const loadSplat = [0xfd, 0x09, 2, 0];
+/** v128.const 0 (all lanes +0). */
+export const zeroV128 = [0xfd, 0x0c, ...new Array<number>(16).fill(0)];
+/** if with a v128 result (then/else both leave one v128 on the stack). */
+export const ifV128 = [0x04, V128];
+export const elseBranch = [0x05];
