@@ -175,12 +175,13 @@ describe('wasm training kernels vs the cpu backend', () => {
     await tf.setBackend('wasm');
   });
 
-  it('Conv2DBackpropFilter and Conv2DBackpropInput match cpu (direct kernel calls)', async () => {
+  it('Conv2D, Conv2DBackpropFilter and Conv2DBackpropInput match cpu (direct kernel calls)', async () => {
     const rng = new Rng(deriveSeed('wasm-kernels', 'conv-direct'));
-    // The last case's filter gradient sums over 2 x 22 x 22 grid positions: several k blocks.
+    // The last case's filter gradient sums over 2 x 22 x 22 grid positions (several k blocks);
+    // its channels (4 in, 8 out) put all three on the SIMD GEMM.
     const deep: ConvCase = {
-      x: [2, 20, 20, 3],
-      filter: [3, 3, 3, 8],
+      x: [2, 20, 20, 4],
+      filter: [3, 3, 4, 8],
       strides: [1, 1],
       pad: 'same',
       dilations: [1, 1],
@@ -190,6 +191,19 @@ describe('wasm training kernels vs the cpu backend', () => {
       const inputs = { x: random(rng, c.x), dy: random(rng, y), filter: random(rng, c.filter) };
       const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC' as const };
       const label = JSON.stringify(c);
+      await expectSame(
+        inputs,
+        (t) =>
+          tf
+            .engine()
+            .runKernel(
+              'Conv2D',
+              { x: t.x!, filter: t.filter! },
+              { ...attrs, dilations: c.dilations },
+            ) as tf.Tensor,
+        undefined,
+        `forward ${label}`,
+      );
       await expectSame(
         inputs,
         (t) =>
@@ -724,6 +738,28 @@ describe('wasm training kernels vs the cpu backend', () => {
             ) as tf.Tensor,
         undefined,
         'filter gradient without SIMD',
+      );
+      const f8 = random(rng, [3, 3, 6, 8]);
+      const dy8 = random(rng, [2, 5, 4, 8]);
+      const x8 = random(rng, [2, 9, 7, 8]);
+      await expectSame(
+        { x, f8 },
+        (t) => tf.conv2d(t.x! as tf.Tensor4D, t.f8! as tf.Tensor4D, 2, 'same'),
+        undefined,
+        'conv2d without SIMD',
+      );
+      await expectSame(
+        { dy8, f: random(rng, [3, 3, 8, 8]), x8 },
+        (t) =>
+          tf
+            .engine()
+            .runKernel(
+              'Conv2DBackpropInput',
+              { dy: t.dy8!, filter: t.f! },
+              { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: [2, 9, 7, 8] },
+            ) as tf.Tensor,
+        undefined,
+        'input gradient without SIMD',
       );
       await expectSame({ x }, (t) => tf.transpose(t.x!, [3, 1, 0, 2]), undefined, 'transpose without SIMD');
       await expectSame({ x }, (t) => tf.sum(t.x!, [0, 2]), undefined, 'sum without SIMD');

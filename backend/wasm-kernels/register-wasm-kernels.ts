@@ -9,6 +9,7 @@ import {
   subConfig,
 } from './broadcast-binary.js';
 import { concatConfig } from './concat.js';
+import { conv2dConfig } from './conv2d.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-native-backprop-filter.js';
@@ -32,6 +33,7 @@ import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
  * stock kernel of the same name when there is one.
  */
 export const WASM_KERNELS: readonly tf.KernelConfig[] = [
+  conv2dConfig,
   conv2dBackpropFilterConfig,
   conv2dBackpropInputConfig,
   batchMatMulConfig,

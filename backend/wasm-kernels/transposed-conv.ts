@@ -1,10 +1,12 @@
 import type { tf } from '../tf.js';
+import { gemmConv2d } from './gemm-conv.js';
 import type { KernelScope } from './kernel-scope.js';
+import { simdKernels } from './simd-kernels.js';
 import type { TransposedAxisPlan } from './transposed-conv-plan.js';
 
 /**
- * Input gradient of an NHWC conv (dense or depthwise) as one XNNPACK stride-1 conv per output
- * phase (see transposed-conv-plan.ts), each written straight into its slot of a phase stack
+ * Input gradient of an NHWC conv (dense or depthwise) as one stride-1 conv per output phase
+ * (the SIMD GEMM conv of gemm-conv.ts when dense with c a multiple of 4, else XNNPACK's) (see transposed-conv-plan.ts), each written straight into its slot of a phase stack
  * `[sh*sw*n, mh, mw, c]`, then interleaved into `dx` with one block copy per pixel. Stride 1
  * has a single phase whose output already is `dx`.
  *
@@ -34,6 +36,7 @@ export function transposedConv(
   const stack = scope.alloc([phaseCount * n, rows.count, cols.count, cz]);
   const phaseSize = n * rows.count * cols.count * cz;
   if (n * h * w * c === 0) return stack;
+  const simd = depthwise || cz % 4 !== 0 ? undefined : simdKernels(scope.backend);
 
   for (let pr = 0; pr < rows.stride; pr++) {
     for (let pc = 0; pc < cols.stride; pc++) {
@@ -59,6 +62,25 @@ export function transposedConv(
       const phaseFilter = depthwise ? scope.alloc([a, b, cz, 1]) : scope.alloc([a, b, cy, c]);
       fillPhaseFilter(scope, filter, phaseFilter, rp.taps, cp.taps, depthwise);
       const out = scope.view(stack, slot * phaseSize, [n, rows.count, cols.count, cz]);
+      if (simd !== undefined) {
+        gemmConv2d(scope, simd, {
+          x: input,
+          filter: phaseFilter,
+          out,
+          batch: n,
+          inHeight: keptRows,
+          inWidth: keptCols,
+          inChannels: cy,
+          outChannels: cz,
+          filterHeight: a,
+          filterWidth: b,
+          strides: [1, 1],
+          pads: { top: rp.padBefore, bottom: rp.padAfter, left: cp.padBefore, right: cp.padAfter },
+          outHeight: rows.count,
+          outWidth: cols.count,
+        });
+        continue;
+      }
       const call = {
         xId: scope.id(input),
         batch: n,

@@ -1,0 +1,84 @@
+import { tf } from '../tf.js';
+import { requireChannelsLast } from './conv-attrs.js';
+import { gemmConv2d } from './gemm-conv.js';
+import { withKernelScope } from './kernel-scope.js';
+import { simdKernels } from './simd-kernels.js';
+
+/**
+ * Conv2D for wasm: the SIMD GEMM conv (gemm-conv.ts) when it applies (float32, dilation 1,
+ * output channels a multiple of 4, SIMD routines available), else XNNPACK's conv as in
+ * tfjs-backend-wasm 4.22 (e.g. a last conv to 3 channels).
+ */
+function conv2d(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
+  const x = args.inputs.x!;
+  const filter = args.inputs.filter!;
+  const attrs = (args.attrs ?? {}) as unknown as tf.Conv2DAttrs;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    requireChannelsLast(attrs.dataFormat, 'Conv2D'),
+  );
+  return withKernelScope(args.backend, [x, filter], (scope) => {
+    const out = scope.alloc(info.outShape);
+    const simd = simdKernels(scope.backend);
+    const pads = info.padInfo;
+    if (
+      simd !== undefined &&
+      x.dtype === 'float32' &&
+      filter.dtype === 'float32' &&
+      info.dilationHeight === 1 &&
+      info.dilationWidth === 1 &&
+      info.outChannels % 4 === 0
+    ) {
+      gemmConv2d(scope, simd, {
+        x,
+        filter,
+        out,
+        batch: info.batchSize,
+        inHeight: info.inHeight,
+        inWidth: info.inWidth,
+        inChannels: info.inChannels,
+        outChannels: info.outChannels,
+        filterHeight: info.filterHeight,
+        filterWidth: info.filterWidth,
+        strides: [info.strideHeight, info.strideWidth],
+        pads,
+        outHeight: info.outHeight,
+        outWidth: info.outWidth,
+      });
+      return out;
+    }
+    if (tf.util.sizeFromShape(info.outShape) === 0) return out;
+    scope.raw.conv2d({
+      xId: scope.id(x),
+      batch: info.batchSize,
+      inHeight: info.inHeight,
+      inWidth: info.inWidth,
+      filterId: scope.id(filter),
+      filterHeight: info.filterHeight,
+      filterWidth: info.filterWidth,
+      pads: [pads.top, pads.right, pads.bottom, pads.left],
+      dilations: [info.dilationHeight, info.dilationWidth],
+      strides: [info.strideHeight, info.strideWidth],
+      inChannels: info.inChannels,
+      outChannels: info.outChannels,
+      outId: scope.id(out),
+    });
+    return out;
+  });
+}
+
+export const conv2dConfig: tf.KernelConfig = {
+  kernelName: tf.Conv2D,
+  backendName: 'wasm',
+  kernelFunc: conv2d as unknown as tf.KernelFunc,
+};
