@@ -156,7 +156,10 @@ function fillPhaseFilter(
   }
 }
 
-/** `dx[n, i, j] = phases[phase(i, j), n, m(i), m(j)]`, one block of `c` floats per pixel. */
+/**
+ * `dx[n, i, j] = phases[phase(i, j), n, m(i), m(j)]`, one block of `c` floats per pixel; with
+ * the SIMD routines and `c` a multiple of 4, one strided copy per row and column phase.
+ */
 function interleave(
   scope: KernelScope,
   phases: tf.TensorInfo,
@@ -165,6 +168,7 @@ function interleave(
   cols: TransposedAxisPlan,
 ): void {
   const [n, h, w, c] = dx.shape as [number, number, number, number];
+  const simd = c % 4 === 0 ? simdKernels(scope.backend) : undefined;
   const heap = scope.backend.wasm.HEAPF32;
   const src = scope.heapIndex(phases);
   let dst = scope.heapIndex(dx);
@@ -184,6 +188,22 @@ function interleave(
         (u % rows.stride) * cols.stride * phaseStride +
         b * imageStride +
         Math.floor(u / rows.stride) * rowStride;
+      if (simd !== undefined) {
+        // Pixels j, j + stride, ... of this row come from one phase, c floats apart there.
+        for (let j = 0; j < Math.min(cols.stride, w); j++) {
+          const count = Math.ceil((w - j) / cols.stride);
+          simd.copyRows(
+            4 * (rowBase + colSource[j]!),
+            4 * (dst + j * c),
+            count,
+            4 * c,
+            4 * cols.stride * c,
+            4 * c,
+          );
+        }
+        dst += w * c;
+        continue;
+      }
       for (let j = 0; j < w; j++) {
         const from = rowBase + colSource[j]!;
         heap.copyWithin(dst, from, from + c);
