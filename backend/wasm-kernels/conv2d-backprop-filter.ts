@@ -15,9 +15,10 @@ import { simdKernels } from './simd-kernels.js';
  * buffer, so each tap is one plain matmul `[ci, L] x [L, co]` written straight into
  * `dW[kh, kw]`. With the SIMD GEMM (co a multiple of 4) the taps take turns inside each
  * cache block of `dy` along L (gemm-blocked.ts), so `dy` comes from memory once, not once per
- * tap; otherwise each tap is an XNNPACK matmul, with `dy` packed once and shared by all taps. Grid rows/columns that are not
- * real outputs hold zeros in `dy`, so whatever the shifted view reads there adds nothing, and
- * reads that overrun a row land in the next row's zero padding (see phase-grid.ts).
+ * tap; otherwise each tap is an XNNPACK matmul, with `dy` packed once and shared by all taps.
+ * Grid rows/columns that are not real outputs hold zeros in `dy`, so whatever the shifted view
+ * reads there adds nothing, and reads that overrun a row land in the next row's zero padding
+ * (see phase-grid.ts).
  * Extra work over the exact MAC count: `qh*qw / (ho*wo)` (1.06x for 32x32 3x3 'same').
  */
 function conv2dBackpropFilter(args: {

@@ -6,8 +6,8 @@ import { transposedAxisPlan } from './transposed-conv-plan.js';
 
 /**
  * Conv2DBackpropInput for wasm, replacing tfjs-backend-wasm 4.22's scalar loop (~2 GFLOP/s)
- * with XNNPACK convs: one stride-1 conv of `dy` with the reversed, channel-swapped filter per
- * stride phase (stride^2 convs of ~1/stride^2 of the taps each, so the MACs equal the forward
+ * with stride-1 convs (transposed-conv.ts: the SIMD GEMM conv, or XNNPACK's): one conv of `dy`
+ * with the reversed, channel-swapped filter per stride phase (stride^2 convs of ~1/stride^2 of the taps each, so the MACs equal the forward
  * conv's; no inserted zeros are multiplied). `dy [n, ho, wo, co]`, filter `[fh, fw, c, co]`,
  * result `[n, h, w, c]` with `inputShape = [n, h, w, c]`.
  */
