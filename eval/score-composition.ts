@@ -32,6 +32,8 @@ export interface ClipComposition {
   readonly frameAccuracy: number;
   /** Share of frames whose count vector equals the modal one. */
   readonly stability: number;
+  /** Share of frames whose total object count (colours ignored) equals the modal total. */
+  readonly totalStability: number;
 }
 
 export interface CompositionSummary {
@@ -56,6 +58,14 @@ export interface CompositionSummary {
   readonly stableAllFrames: number;
   /** Share of clips whose count vector equals the modal one in at least 90% of frames. */
   readonly stable90: number;
+  /**
+   * Share of clips whose total object count is the same in every frame (the issue's wording:
+   * "the object count stays the same across frames"); an object whose measured colour changes
+   * breaks `stableAllFrames` but not this.
+   */
+  readonly totalStableAllFrames: number;
+  /** Share of clips whose total count equals the modal total in at least 90% of frames. */
+  readonly totalStable90: number;
 }
 
 /** Scores a measured clip against prompt constraints (see ClipComposition). */
@@ -77,6 +87,7 @@ export function scoreComposition(
   let modalKey = keys[0]!;
   for (const k of keys) if (tally.get(k)! > tally.get(modalKey)!) modalKey = k;
   const modalFrame = measured.frames[keys.indexOf(modalKey)]!;
+  const totals = measured.frames.map((f) => COLOUR_NAMES.reduce((sum, c) => sum + f.counts[c], 0));
   const m = { ...modalFrame.counts };
   let extra = 0;
   let missing = 0;
@@ -107,6 +118,7 @@ export function scoreComposition(
     noUnaskedColour: !unasked,
     frameAccuracy: keys.filter((k) => k === expectedKey).length / keys.length,
     stability: tally.get(modalKey)! / keys.length,
+    totalStability: modalShare(totals),
   };
 }
 
@@ -127,7 +139,16 @@ export function summariseComposition(clips: readonly ClipComposition[]): Composi
     colourSetAccuracy: rate((c) => c.colourRecall === 1 && c.noUnaskedColour),
     stableAllFrames: rate((c) => c.stability === 1),
     stable90: rate((c) => c.stability >= 0.9),
+    totalStableAllFrames: rate((c) => c.totalStability === 1),
+    totalStable90: rate((c) => c.totalStability >= 0.9),
   };
+}
+
+/** Share of the values equal to the most frequent one. */
+function modalShare(values: readonly number[]): number {
+  const tally = new Map<number, number>();
+  for (const v of values) tally.set(v, (tally.get(v) ?? 0) + 1);
+  return Math.max(...tally.values()) / values.length;
 }
 
 function zeroCounts(): Record<ColourName, number> {

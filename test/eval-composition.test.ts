@@ -111,9 +111,27 @@ describe('scoreComposition', () => {
     const s2 = scoreComposition(measureComposition(mixed), own);
     expect(s2.countCorrect).toBe(true);
     expect(s2.stability).toBeCloseTo(15 / 16, 10);
+    expect(s2.totalStability).toBeCloseTo(15 / 16, 10);
     expect(s2.frameAccuracy).toBeCloseTo(15 / 16, 10);
     const summary = summariseComposition([s2]);
     expect(summary.stableAllFrames).toBe(0);
     expect(summary.stable90).toBe(1);
+    expect(summary.totalStableAllFrames).toBe(0);
+    expect(summary.totalStable90).toBe(1);
+
+    // One frame where the circle is green instead of red: the per-colour counts change in that
+    // frame, the total count does not.
+    const green = renderScene(
+      sampleScene(5, { constraints: parsePrompt('a green circle on a plain blue background') }),
+      { height: 32, width: 32, frames: 16 },
+    );
+    const recoloured = createClip(16, 32, 32, clip.data.slice());
+    recoloured.data.set(green.data.subarray(3 * n, 4 * n), 3 * n);
+    const s3 = scoreComposition(measureComposition(recoloured), own);
+    expect(s3.stability).toBeCloseTo(15 / 16, 10);
+    expect(s3.totalStability).toBe(1);
+    const summary3 = summariseComposition([s3, score]);
+    expect(summary3.stableAllFrames).toBe(0.5);
+    expect(summary3.totalStableAllFrames).toBe(1);
   });
 });

@@ -301,6 +301,10 @@ export function formatReport(r: EvaluationReport, referenceNote: string): string
     rows.push(['missing rate', pct(c.missingRate)]);
     rows.push(['colour accuracy (exact set)', `${pct(c.colourAccuracy)} (${pct(c.colourSetAccuracy)})`]);
     rows.push(['count stable (all / >=90% frames)', `${pct(c.stableAllFrames)} / ${pct(c.stable90)}`]);
+    rows.push([
+      'total count stable (all / >=90%)',
+      `${pct(c.totalStableAllFrames)} / ${pct(c.totalStable90)}`,
+    ]);
   }
   const level = r.distances?.whole.fd.level ?? r.base?.fd.level;
   if (r.distances) {
