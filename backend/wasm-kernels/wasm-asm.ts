@@ -77,3 +77,33 @@ export const zeroV128 = [0xfd, 0x0c, ...new Array<number>(16).fill(0)];
 /** if with a v128 result (then/else both leave one v128 on the stack). */
 export const ifV128 = [0x04, V128];
 export const elseBranch = [0x05];
+
+/**
+ * `for (counter = start; counter < limit; counter += step) body` (unsigned compare; `limit` a
+ * local). `start` null keeps the counter's current value.
+ */
+export function countedLoop(
+  counter: number,
+  limit: number,
+  step: number,
+  body: number[],
+  start: number[] | null = i32(0),
+): number[] {
+  return [
+    ...(start === null ? [] : [...start, ...set(counter)]),
+    ...block,
+    ...loop,
+    ...get(counter),
+    ...get(limit),
+    ...geU,
+    ...brIf(1),
+    ...body,
+    ...get(counter),
+    ...i32(step),
+    ...add,
+    ...set(counter),
+    ...br(0),
+    ...end,
+    ...end,
+  ];
+}
