@@ -16,8 +16,8 @@ import { transposeF32, transposeMatrix } from './transpose-f32.js';
  * a small scratch buffer first. It packs nothing and creates no operator, so a batch of small
  * products (attention) runs 3-4x faster than on XNNPACK, and large ones at least as fast.
  *
- * Otherwise products run as plain 2-D XNNPACK matmuls `X [r, k] x Y [k, c]` on views of the operands,
- * each written straight into its slice of the output (no slicing or concatenation copies).
+ * Otherwise products run as plain 2-D XNNPACK matmuls `X [r, k] x Y [k, c]` on views of the
+ * operands, each written straight into its slice of the output (no slicing or concatenation).
  * XNNPACK repacks `Y` for every new tensor (about 3x the cost of transposing it), so each
  * call picks the cheapest (by the cost model below) of
  *   - `C = A B` (X = A, Y = B),
