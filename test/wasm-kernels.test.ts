@@ -233,6 +233,17 @@ describe('wasm training kernels vs the cpu backend', () => {
     }
   });
 
+  it("Conv2D with dimRoundingMode 'ceil' reads zeros where the window runs past the input, as cpu does", async () => {
+    const rng = new Rng(deriveSeed('wasm-kernels', 'conv-ceil'));
+    // 6 rows, no padding, 3x3 stride 2: 'ceil' asks for 3 output rows, the last window needs row 6.
+    await expectSame(
+      { x: random(rng, [2, 6, 7, 4]), f: random(rng, [3, 3, 4, 8]) },
+      (t) => tf.conv2d(t.x! as tf.Tensor4D, t.f! as tf.Tensor4D, 2, 0, 'NHWC', 1, 'ceil'),
+      undefined,
+      'conv2d ceil',
+    );
+  });
+
   it('conv2d and conv2dTranspose gradients through tf.grads match cpu', async () => {
     const rng = new Rng(deriveSeed('wasm-kernels', 'conv-grad'));
     for (const c of convCases('conv-grad', 10, false)) {

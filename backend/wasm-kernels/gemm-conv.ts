@@ -43,7 +43,12 @@ export function gemmConv2d(scope: KernelScope, simd: SimdKernels, c: GemmConvCal
     scope.f32(c.out).fill(0);
     return;
   }
-  const padded = pads.top + pads.bottom + pads.left + pads.right > 0;
+  const [sh, sw] = c.strides;
+  // dimRoundingMode 'ceil' can ask for outputs whose window runs past the padded input; as on
+  // the cpu backend, the part outside reads zeros (more bottom/right padding).
+  const bottom = pads.bottom + Math.max(0, (ho - 1) * sh + fh - (c.inHeight + pads.top + pads.bottom));
+  const right = pads.right + Math.max(0, (wo - 1) * sw + fw - (c.inWidth + pads.left + pads.right));
+  const padded = pads.top + bottom + pads.left + right > 0;
   const xp = padded
     ? scope.run(
         'PadV2',
@@ -51,17 +56,16 @@ export function gemmConv2d(scope: KernelScope, simd: SimdKernels, c: GemmConvCal
         {
           paddings: [
             [0, 0],
-            [pads.top, pads.bottom],
-            [pads.left, pads.right],
+            [pads.top, bottom],
+            [pads.left, right],
             [0, 0],
           ],
           constantValue: 0,
         },
       )
     : c.x;
-  const hp = c.inHeight + pads.top + pads.bottom;
-  const wp = c.inWidth + pads.left + pads.right;
-  const [sh, sw] = c.strides;
+  const hp = c.inHeight + pads.top + bottom;
+  const wp = c.inWidth + pads.left + right;
   const xAt = 4 * scope.heapIndex(xp);
   const filterAt = 4 * scope.heapIndex(c.filter);
   const outAt = 4 * scope.heapIndex(c.out);
