@@ -34,6 +34,18 @@ export const TRAIN_ARCHITECTURES: Readonly<Record<string, VideoUNetConfigInput>>
     temporalMixing: ['conv', 'attention'],
   },
   'shapes-48': { ...SHAPES_COMMON, channels: [48, 96, 144], resBlocksPerLevel: 1, temporalMixing: ['conv'] },
+  /**
+   * shapes-16 plus temporal attention at the 8x8 level (all 16 frames at once, for objects that
+   * keep their count) and prompt cross-attention at 16x16 too (for objects that go missing).
+   */
+  'shapes-16-attn': {
+    ...SHAPES_COMMON,
+    channels: [16, 32, 64],
+    resBlocksPerLevel: 1,
+    temporalMixing: ['conv', 'attention'],
+    temporalAttentionLevels: 1,
+    attentionLevels: 2,
+  },
   /** About 40k parameters at 8x8, 4 frames: smoke tests of the CLI, not a useful model. */
   tiny: {
     ...SHAPES_COMMON,

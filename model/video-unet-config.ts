@@ -22,6 +22,16 @@ export const VideoUNetConfig = z
     attentionHeads: positiveInt,
     /** Temporal mixing after every spatial block, applied in the listed order. */
     temporalMixing: z.array(z.enum(TEMPORAL_MIXING_KINDS)).max(2).default(['conv', 'attention']),
+    /**
+     * Spatial self-attention and prompt cross-attention run in the blocks of the lowest
+     * `attentionLevels` levels (and in the mid block); 1 = the lowest level only.
+     */
+    attentionLevels: positiveInt.max(6).default(1),
+    /**
+     * When `temporalMixing` lists 'attention': the number of lowest levels that run it (the mid
+     * block always does); default every level. A temporal conv, when listed, runs everywhere.
+     */
+    temporalAttentionLevels: positiveInt.max(6).optional(),
     /** Vocabulary size including id 0 = PAD. */
     vocabSize: z.number().int().min(2),
     maxTokens: positiveInt,
@@ -46,12 +56,16 @@ export const VideoUNetConfig = z
     const issue = (path: (string | number)[], message: string): void => {
       ctx.addIssue({ code: 'custom', path, message });
     };
+    const levels = c.channels.length;
+    if (c.attentionLevels > levels) {
+      issue(['attentionLevels'], `${c.attentionLevels} is more than the ${levels} levels`);
+    }
+    if (c.temporalAttentionLevels !== undefined && c.temporalAttentionLevels > levels) {
+      issue(['temporalAttentionLevels'], `${c.temporalAttentionLevels} is more than the ${levels} levels`);
+    }
     c.channels.forEach((ch, i) => {
       if (ch % c.groups !== 0) issue(['channels', i], `${ch} is not divisible by groups (${c.groups})`);
-      if (
-        ch % c.attentionHeads !== 0 &&
-        (c.temporalMixing.includes('attention') || i === c.channels.length - 1)
-      ) {
+      if (ch % c.attentionHeads !== 0 && (hasSpatialAttention(c, i) || hasTemporalAttention(c, i))) {
         issue(['channels', i], `${ch} is not divisible by attentionHeads (${c.attentionHeads})`);
       }
     });
@@ -69,6 +83,22 @@ export const VideoUNetConfig = z
   });
 export type VideoUNetConfig = z.output<typeof VideoUNetConfig>;
 export type VideoUNetConfigInput = z.input<typeof VideoUNetConfig>;
+
+type AttentionLayout = Pick<
+  VideoUNetConfig,
+  'channels' | 'attentionLevels' | 'temporalMixing' | 'temporalAttentionLevels'
+>;
+
+/** Whether the blocks of level n (0 = full resolution) run spatial self- and cross-attention. */
+export function hasSpatialAttention(c: AttentionLayout, n: number): boolean {
+  return n >= c.channels.length - c.attentionLevels;
+}
+
+/** Whether the blocks of level n run temporal attention (the mid block: level channels.length - 1). */
+export function hasTemporalAttention(c: AttentionLayout, n: number): boolean {
+  const levels = c.channels.length;
+  return c.temporalMixing.includes('attention') && n >= levels - (c.temporalAttentionLevels ?? levels);
+}
 
 /** Validates a config; BAD_ARGUMENT naming the first offending field otherwise. */
 export function parseVideoUNetConfig(input: unknown, where = 'architecture'): VideoUNetConfig {

@@ -8,11 +8,12 @@
  * the batch, x [B, T, H, W, 3] -> [B*T, H, W, 3], and every spatial layer is a 2-D layer.
  * After each residual block comes temporal mixing across frames (a kernel-3 conv along T
  * and/or per-pixel self-attention along T). Spatial self-attention and prompt cross-attention
- * run only at the lowest resolution (the last encoder level, the mid block and the first
- * decoder level). The timestep embedding plus a projection of the pooled prompt modulates
- * every residual block (scale/shift).
+ * run at the lowest `attentionLevels` resolutions (default 1: the last encoder level, the mid
+ * block and the first decoder level); temporal attention, when listed, at the lowest
+ * `temporalAttentionLevels` (default all). The timestep embedding plus a projection of the
+ * pooled prompt modulates every residual block (scale/shift).
  *
- * Layout for `channels = [c0, c1, c2]` (3 levels), R = resBlocksPerLevel:
+ * Layout for `channels = [c0, c1, c2]` (3 levels), R = resBlocksPerLevel, attentionLevels 1:
  *   in.conv                                   [B*T, H, W, c0]
  *   down.0: R x (res, temporal)               [B*T, H, W, c0]        -> tap 0, skip 0, downsample
  *   down.1: R x (res, temporal)               [B*T, H/2, W/2, c1]    -> tap 1, skip 1, downsample
@@ -52,7 +53,14 @@ import { spatialAttention, spatialAttentionParams } from './spatial-attention.js
 import { temporalAttention, temporalAttentionParams } from './temporal-attention.js';
 import { temporalConv, temporalConvParams } from './temporal-conv.js';
 import { type EncodedText, encodeText, textEncoderParams } from './text-encoder.js';
-import { parseVideoUNetConfig, tapCount, tapShapes, type VideoUNetConfig } from './video-unet-config.js';
+import {
+  hasSpatialAttention,
+  hasTemporalAttention,
+  parseVideoUNetConfig,
+  tapCount,
+  tapShapes,
+  type VideoUNetConfig,
+} from './video-unet-config.js';
 
 /** Diffusion timesteps: one per clip, or one number for the whole batch. */
 export type TimestepInput = tf.Tensor1D | number | readonly number[];
@@ -95,31 +103,37 @@ export function videoUNetParamSpecs(config: VideoUNetConfig): ParamSpec[] {
     ...linearParams('time.text', c.textEmbedDim, e),
     ...conv2dParams('in.conv', [3, 3], 3, c.channels[0]!),
   ];
-  const blockParams = (prefix: string, i: number, inCh: number, ch: number, attention: boolean): void => {
+  const blockParams = (
+    prefix: string,
+    i: number,
+    inCh: number,
+    ch: number,
+    level: number,
+    attention = hasSpatialAttention(c, level),
+  ): void => {
     specs.push(...resBlockParams(`${prefix}.res.${i}`, inCh, ch, e));
     if (attention) {
       specs.push(...spatialAttentionParams(`${prefix}.attn.${i}`, ch));
       specs.push(...crossAttentionParams(`${prefix}.cross.${i}`, ch, c.textEmbedDim));
     }
     if (c.temporalMixing.includes('conv')) specs.push(...temporalConvParams(`${prefix}.tconv.${i}`, ch));
-    if (c.temporalMixing.includes('attention'))
-      specs.push(...temporalAttentionParams(`${prefix}.tattn.${i}`, ch));
+    if (hasTemporalAttention(c, level)) specs.push(...temporalAttentionParams(`${prefix}.tattn.${i}`, ch));
   };
   let ch = c.channels[0]!;
   for (let n = 0; n < levels; n++) {
     const out = c.channels[n]!;
     for (let r = 0; r < c.resBlocksPerLevel; r++) {
-      blockParams(`down.${n}`, r, r === 0 ? ch : out, out, n === levels - 1);
+      blockParams(`down.${n}`, r, r === 0 ? ch : out, out, n);
     }
     ch = out;
     if (n < levels - 1) specs.push(...conv2dParams(`down.${n}.downsample`, [3, 3], ch, ch));
   }
-  blockParams('mid', 0, ch, ch, true);
-  blockParams('mid', 1, ch, ch, false);
+  blockParams('mid', 0, ch, ch, levels - 1, true);
+  blockParams('mid', 1, ch, ch, levels - 1, false);
   for (let n = levels - 1; n >= 0; n--) {
     const out = c.channels[n]!;
     for (let r = 0; r < c.resBlocksPerLevel; r++) {
-      blockParams(`up.${n}`, r, r === 0 ? ch + out : out, out, n === levels - 1);
+      blockParams(`up.${n}`, r, r === 0 ? ch + out : out, out, n);
     }
     ch = out;
     if (n > 0) specs.push(...conv2dParams(`up.${n}.upsample`, [3, 3], ch, ch));
@@ -251,7 +265,13 @@ export class VideoUNet {
       // Each block in its own tidy: without gradients its intermediates are freed as soon as it
       // returns (at 4x scale one block's activations are hundreds of MB); under a gradient tape
       // the tensors the backward pass needs are kept by the engine anyway.
-      const block = (prefix: string, i: number, hIn: tf.Tensor4D, attention: boolean): tf.Tensor4D =>
+      const block = (
+        prefix: string,
+        i: number,
+        hIn: tf.Tensor4D,
+        level: number,
+        attention = hasSpatialAttention(c, level),
+      ): tf.Tensor4D =>
         tf.tidy(() => {
           let h = resBlock(p, `${prefix}.res.${i}`, hIn, embFrames, c.groups);
           if (attention) {
@@ -274,10 +294,10 @@ export class VideoUNet {
             );
           }
           for (const kind of c.temporalMixing) {
-            h =
-              kind === 'conv'
-                ? temporalConv(p, `${prefix}.tconv.${i}`, h, frames, c.groups)
-                : temporalAttention(p, `${prefix}.tattn.${i}`, h, frames, c.groups, c.attentionHeads);
+            if (kind === 'conv') h = temporalConv(p, `${prefix}.tconv.${i}`, h, frames, c.groups);
+            else if (hasTemporalAttention(c, level)) {
+              h = temporalAttention(p, `${prefix}.tattn.${i}`, h, frames, c.groups, c.attentionHeads);
+            }
           }
           return h;
         });
@@ -285,19 +305,19 @@ export class VideoUNet {
       let h = conv2d(p, 'in.conv', tf.reshape(x, [batch * frames, height, width, 3]));
       const skips: tf.Tensor4D[] = [];
       for (let n = 0; n < levels; n++) {
-        for (let r = 0; r < c.resBlocksPerLevel; r++) h = block(`down.${n}`, r, h, n === levels - 1);
+        for (let r = 0; r < c.resBlocksPerLevel; r++) h = block(`down.${n}`, r, h, n);
         h = tapPoint(n, h);
         skips.push(h);
         if (n < levels - 1) h = conv2d(p, `down.${n}.downsample`, h, 2);
       }
-      h = block('mid', 0, h, true);
-      h = block('mid', 1, h, false);
+      h = block('mid', 0, h, levels - 1, true);
+      h = block('mid', 1, h, levels - 1, false);
       h = tapPoint(levels, h);
       if (encoderOnly) return { taps };
 
       for (let n = levels - 1; n >= 0; n--) {
         h = tf.concat([h, skips[n]!], 3);
-        for (let r = 0; r < c.resBlocksPerLevel; r++) h = block(`up.${n}`, r, h, n === levels - 1);
+        for (let r = 0; r < c.resBlocksPerLevel; r++) h = block(`up.${n}`, r, h, n);
         if (n > 0) h = conv2d(p, `up.${n}.upsample`, upsampleNearest2x(h));
       }
       h = conv2d(p, 'out.conv', silu(groupNorm(p, 'out.norm', h, c.groups) as tf.Tensor4D));

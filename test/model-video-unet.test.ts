@@ -325,6 +325,54 @@ describe('VideoUNet', () => {
     expect(unet.trainableVariables().length).toBe(unet.params.size);
   });
 
+  it('places spatial, cross and temporal attention by attentionLevels and temporalAttentionLevels', () => {
+    const names = (input: VideoUNetConfigInput): string[] =>
+      videoUNetParamSpecs(parseVideoUNetConfig(input)).map((s) => s.name);
+    const three: VideoUNetConfigInput = { ...TINY, channels: [8, 16, 16], height: 8, width: 8 };
+    // Defaults: spatial/cross attention at the lowest level (and mid), temporal attention everywhere.
+    const base = names(three);
+    expect(base.some((n) => n.startsWith('down.2.attn.0'))).toBe(true);
+    expect(base.some((n) => n.startsWith('down.1.attn.'))).toBe(false);
+    expect(base.some((n) => n.startsWith('down.0.tattn.'))).toBe(true);
+    // Two attention levels: the 16x16-equivalent level gets spatial and cross-attention too.
+    const two = names({ ...three, attentionLevels: 2 });
+    for (const prefix of ['down.1.attn.0', 'down.1.cross.0', 'up.1.attn.0', 'up.1.cross.0']) {
+      expect(
+        two.some((n) => n.startsWith(prefix)),
+        prefix,
+      ).toBe(true);
+    }
+    expect(two.some((n) => n.startsWith('down.0.attn.'))).toBe(false);
+    // Temporal attention at the lowest level only (and mid); the temporal conv stays everywhere.
+    const low = names({ ...three, temporalAttentionLevels: 1 });
+    expect(low.some((n) => n.startsWith('down.2.tattn.0'))).toBe(true);
+    expect(low.some((n) => n.startsWith('mid.tattn.1'))).toBe(true);
+    expect(low.some((n) => n.startsWith('down.1.tattn.') || n.startsWith('up.0.tattn.'))).toBe(false);
+    expect(low.some((n) => n.startsWith('down.0.tconv.0'))).toBe(true);
+    // Every parameter of such a net takes part in a forward pass with gradients.
+    const net = VideoUNet.create(
+      parseVideoUNetConfig({ ...three, attentionLevels: 2, temporalAttentionLevels: 1 }),
+      {
+        seed: 3,
+      },
+    );
+    randomiseZeroInits(net, 4);
+    const vars = net.trainableVariables();
+    const { value, grads } = tf.variableGrads(
+      () => tf.mean(tf.square(net.apply(x, t, tokens).prediction!)) as tf.Scalar,
+      vars,
+    );
+    expect(Object.keys(grads).length).toBe(net.params.size);
+    tf.dispose([value, ...Object.values(grads)]);
+    net.dispose();
+    expect(() => parseVideoUNetConfig({ ...three, attentionLevels: 4 })).toThrow(
+      expect.objectContaining({ code: 'BAD_ARGUMENT', path: 'architecture.attentionLevels' }),
+    );
+    expect(() => parseVideoUNetConfig({ ...three, temporalAttentionLevels: 4 })).toThrow(
+      expect.objectContaining({ code: 'BAD_ARGUMENT', path: 'architecture.temporalAttentionLevels' }),
+    );
+  });
+
   it('validates configs and inputs with BAD_ARGUMENT', () => {
     expect(() => parseVideoUNetConfig({ ...TINY, channels: [8, 10] })).toThrow(
       expect.objectContaining({ code: 'BAD_ARGUMENT', path: 'architecture.channels.1' }),
