@@ -10,6 +10,11 @@ export interface GemmShape {
   readonly aK: number;
   readonly bStride: number;
   readonly cStride: number;
+  /** Products per call, `aBatch`/`bBatch`/`cBatch` bytes apart (0 shares an operand); default 1. */
+  readonly batches?: number;
+  readonly aBatch?: number;
+  readonly bBatch?: number;
+  readonly cBatch?: number;
 }
 
 /** Byte addresses of one product's A and C. */
@@ -29,7 +34,8 @@ const A_BLOCK_BYTES = 96 * 1024;
  * blocks whose part of A fits in L2. The kernel walks all column blocks for each row block,
  * so without row blocks a tall A would come from memory once per 8 columns, and without k
  * blocks a deep block of B would fall out of L1. Targets sharing B take their turns inside
- * each k block, while that block of B is in cache (the taps of a filter gradient).
+ * each k block, while that block of B is in cache (the taps of a filter gradient). With
+ * `batches` every call covers that many products at the given strides.
  */
 export function gemmBlocked(
   simd: SimdKernels,
@@ -38,6 +44,7 @@ export function gemmBlocked(
   targets: readonly GemmTarget[],
 ): void {
   const { rows, n, k, aRow, aK, bStride, cStride } = shape;
+  const { batches = 1, aBatch = 0, bBatch = 0, cBatch = 0 } = shape;
   const kBlock = k <= K_BLOCK * 1.5 ? k : K_BLOCK;
   for (let k0 = 0; k0 < k; k0 += kBlock) {
     const kc = Math.min(kBlock, k - k0);
@@ -56,6 +63,10 @@ export function gemmBlocked(
           bStride,
           cStride,
           k0 === 0 ? 0 : 1,
+          batches,
+          aBatch,
+          bBatch,
+          cBatch,
         );
       }
     }

@@ -27,8 +27,8 @@ export interface GemmConvCall {
 }
 
 /**
- * A conv as SIMD GEMMs (simd-gemm.ts) on the zero-padded input, one per output row and filter
- * row: in NHWC the `fw` taps of a filter row read `fw * in` contiguous floats of an input row,
+ * A conv as SIMD GEMMs (simd-gemm.ts) on the zero-padded input, one product per output row
+ * and filter row (one call per image and filter row covers all output rows): in NHWC the `fw` taps of a filter row read `fw * in` contiguous floats of an input row,
  * and the next output pixel starts `stride * in` floats later, so output row y of image b is
  * `xpad[b, y*sh + kh, :]` (rows overlapping, stride `sw*in`, depth `fw*in`) times the filter
  * row `[fw*in, out]`, summed over kh. No im2col copy, nothing packed, no operator, no work
@@ -71,25 +71,27 @@ export function gemmConv2d(scope: KernelScope, simd: SimdKernels, c: GemmConvCal
   const outAt = 4 * scope.heapIndex(c.out);
   const rowBytes = 4 * wp * ci;
   const filterRowBytes = 4 * fw * ci * co;
+  // Per image and filter row, one call covers every output row y (A rows start sh input rows
+  // apart, C rows wo pixels apart); the filter rows accumulate into the image's output.
   for (let b = 0; b < batch; b++) {
-    for (let y = 0; y < ho; y++) {
-      const cRow = outAt + 4 * (b * ho + y) * wo * co;
-      const aRow = xAt + (b * hp + y * sh) * rowBytes;
-      for (let kh = 0; kh < fh; kh++) {
-        simd.gemm(
-          aRow + kh * rowBytes,
-          filterAt + kh * filterRowBytes,
-          cRow,
-          wo,
-          co,
-          fw * ci,
-          4 * sw * ci,
-          4,
-          4 * co,
-          4 * co,
-          kh === 0 ? 0 : 1,
-        );
-      }
+    for (let kh = 0; kh < fh; kh++) {
+      simd.gemm(
+        xAt + (b * hp + kh) * rowBytes,
+        filterAt + kh * filterRowBytes,
+        outAt + 4 * b * ho * wo * co,
+        wo,
+        co,
+        fw * ci,
+        4 * sw * ci,
+        4,
+        4 * co,
+        4 * co,
+        kh === 0 ? 0 : 1,
+        ho,
+        sh * rowBytes,
+        0,
+        4 * wo * co,
+      );
     }
   }
   if (padded) scope.release(xp);

@@ -28,7 +28,9 @@ import {
 } from './wasm-asm.js';
 
 /**
- * The body of `gemm(a, b, c, rows, n4, k, aRow, aK, bStride, cStride, accumulate)`:
+ * The body of `gemm(a, b, c, rows, n4, k, aRow, aK, bStride, cStride, accumulate, batches,
+ * aBatch, bBatch, cBatch)`: for each of `batches` products (the t-th at `a + t*aBatch`,
+ * `b + t*bBatch`, `c + t*cBatch`; a stride of 0 shares that operand),
  * `C[i, j] (+)= sum_{kk < k} A[i, kk] * B[kk, j]` for `i < rows`, `j < n4` (a multiple of 4),
  * `k >= 1`. Pointers are byte addresses in the heap; `A[i, kk]` is at `a + i*aRow + kk*aK`
  * (so a transposed A is just other strides), row `kk` of B starts at `b + kk*bStride` and row
@@ -44,13 +46,14 @@ import {
  */
 export function gemmBody(): number[] {
   const [a, b, c, rows, n4, k, aRow, aK, bStride, cStride, accumulate] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-  const [i, jb, kk, q, rows4, n8b, n4b] = [11, 12, 13, 14, 15, 16, 17];
-  const p = [18, 19, 20, 21];
-  const acc = (r: number, v: number) => 22 + r * 2 + v;
-  const bv = [30, 31];
-  const s = 32;
+  const [batches, aBatch, bBatch, cBatch] = [11, 12, 13, 14];
+  const [i, jb, kk, q, rows4, n8b, n4b, t] = [15, 16, 17, 18, 19, 20, 21, 22];
+  const p = [23, 24, 25, 26];
+  const acc = (r: number, v: number) => 27 + r * 2 + v;
+  const bv = [35, 36];
+  const s = 37;
   const locals = [
-    [...uleb(11), I32],
+    [...uleb(12), I32],
     [...uleb(11), V128],
   ];
 
@@ -129,16 +132,30 @@ export function gemmBody(): number[] {
     ...i32(4),
     ...mul,
     ...set(n8b),
-    // 8-column blocks, then a last 4-column block
-    ...countedLoop(jb, n8b, 32, rowsOf(2)),
-    ...get(n8b),
-    ...get(n4b),
-    ...ltU,
-    ...ifThen,
-    ...get(n8b),
-    ...set(jb),
-    ...rowsOf(1),
-    ...end,
+    ...countedLoop(t, batches, 1, [
+      // 8-column blocks, then a last 4-column block
+      ...countedLoop(jb, n8b, 32, rowsOf(2)),
+      ...get(n8b),
+      ...get(n4b),
+      ...ltU,
+      ...ifThen,
+      ...get(n8b),
+      ...set(jb),
+      ...rowsOf(1),
+      ...end,
+      ...get(a),
+      ...get(aBatch),
+      ...add,
+      ...set(a),
+      ...get(b),
+      ...get(bBatch),
+      ...add,
+      ...set(b),
+      ...get(c),
+      ...get(cBatch),
+      ...add,
+      ...set(c),
+    ]),
     ...end,
   ];
   const body = [...vec(locals), ...code];

@@ -59,8 +59,9 @@ export interface SimdKernels {
     bytes16: number,
   ): void;
   /**
-   * `C = A B` (or `C += A B` with `accumulate`) for a `rows x k` A and a `k x n4` B (`n4` a multiple of 4, `k >= 1`), byte
-   * pointers and byte strides: see simd-gemm.ts. C is overwritten.
+   * `C = A B` (or `C += A B` with `accumulate`) for a `rows x k` A and a `k x n4` B (`n4` a
+   * multiple of 4, `k >= 1`), `batches` times with byte strides between the products (0 shares
+   * an operand). Byte pointers and strides: see simd-gemm.ts.
    */
   gemm(
     a: number,
@@ -74,6 +75,10 @@ export interface SimdKernels {
     bStride: number,
     cStride: number,
     accumulate: 0 | 1,
+    batches: number,
+    aBatch: number,
+    bBatch: number,
+    cBatch: number,
   ): void;
 }
 
@@ -356,7 +361,7 @@ function funcType(params: number): number[] {
 function moduleBytes(): Uint8Array {
   const bytes = [
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vec([funcType(6), funcType(5), funcType(11)])),
+    ...section(1, vec([funcType(6), funcType(5), funcType(15)])),
     // import env.memory: memory with min 1 page and no maximum
     ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(1)]])),
     ...section(3, vec([uleb(0), uleb(1), uleb(1), uleb(0), uleb(2)])),
