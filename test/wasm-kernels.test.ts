@@ -177,16 +177,23 @@ describe('wasm training kernels vs the cpu backend', () => {
 
   it('Conv2D, Conv2DBackpropFilter and Conv2DBackpropInput match cpu (direct kernel calls)', async () => {
     const rng = new Rng(deriveSeed('wasm-kernels', 'conv-direct'));
-    // The last case's filter gradient sums over 2 x 22 x 22 grid positions (several k blocks);
-    // its channels (4 in, 8 out) put all three on the SIMD GEMM.
+    // The deep case's filter gradient sums over 2 x 22 x 22 grid positions (several k blocks);
+    // its channels (8 in, 8 out) put all three on the SIMD GEMM; the strided one too, at stride 2.
     const deep: ConvCase = {
-      x: [2, 20, 20, 4],
-      filter: [3, 3, 4, 8],
+      x: [2, 20, 20, 8],
+      filter: [3, 3, 8, 8],
       strides: [1, 1],
       pad: 'same',
       dilations: [1, 1],
     };
-    for (const c of [...convCases('conv-direct', 14, false), deep]) {
+    const strided: ConvCase = {
+      x: [2, 11, 9, 8],
+      filter: [3, 2, 8, 4],
+      strides: [2, 2],
+      pad: 'valid',
+      dilations: [1, 1],
+    };
+    for (const c of [...convCases('conv-direct', 14, false), deep, strided]) {
       const y = outShape(c, false);
       const inputs = { x: random(rng, c.x), dy: random(rng, y), filter: random(rng, c.filter) };
       const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC' as const };
