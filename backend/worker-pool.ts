@@ -32,7 +32,6 @@ interface Job {
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   readonly signal: AbortSignal | undefined;
-  readonly onAbort: () => void;
   readonly onProgress: ((event: unknown) => void) | undefined;
 }
 
@@ -67,6 +66,12 @@ export class WorkerPool {
   private readonly backend: BackendRequest;
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
+  /**
+   * The pending jobs of each abort signal, with the one listener the pool adds to it (one per
+   * signal, not per job: a caller queueing hundreds of jobs under one signal would otherwise
+   * trip Node's MaxListenersExceededWarning).
+   */
+  private readonly watched = new Map<AbortSignal, { jobs: Set<Job>; listener: () => void }>();
   private nextId = 1;
   private closed = false;
 
@@ -117,10 +122,9 @@ export class WorkerPool {
         resolve: resolve as (value: unknown) => void,
         reject,
         signal: options.signal,
-        onAbort: () => this.abortJob(job),
         onProgress: options.onProgress,
       };
-      options.signal?.addEventListener('abort', job.onAbort, { once: true });
+      this.watch(job);
       this.queue.push(job);
       this.dispatch();
     });
@@ -269,6 +273,34 @@ export class WorkerPool {
     });
   }
 
+  private watch(job: Job): void {
+    const signal = job.signal;
+    if (signal === undefined) return;
+    let entry = this.watched.get(signal);
+    if (entry === undefined) {
+      const jobs = new Set<Job>();
+      const listener = (): void => {
+        this.watched.delete(signal);
+        for (const j of jobs) this.abortJob(j);
+      };
+      entry = { jobs, listener };
+      this.watched.set(signal, entry);
+      signal.addEventListener('abort', listener, { once: true });
+    }
+    entry.jobs.add(job);
+  }
+
+  private unwatch(job: Job): void {
+    const signal = job.signal;
+    const entry = signal === undefined ? undefined : this.watched.get(signal);
+    if (signal === undefined || entry === undefined) return;
+    entry.jobs.delete(job);
+    if (entry.jobs.size === 0) {
+      signal.removeEventListener('abort', entry.listener);
+      this.watched.delete(signal);
+    }
+  }
+
   private abortJob(job: Job): void {
     const queued = this.queue.indexOf(job);
     if (queued >= 0) {
@@ -298,7 +330,7 @@ export class WorkerPool {
   }
 
   private settle(job: Job, how: 'resolve' | 'reject', value: unknown): void {
-    job.signal?.removeEventListener('abort', job.onAbort);
+    this.unwatch(job);
     if (how === 'resolve') job.resolve(value);
     else job.reject(value);
   }

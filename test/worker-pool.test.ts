@@ -80,6 +80,40 @@ describe('WorkerPool', () => {
     await expect(pool.run(task('echo'), 'alive', { rank: 0 })).resolves.toMatchObject({ rank: 0 });
   });
 
+  it('many jobs under one signal: one listener (no MaxListenersExceededWarning), all settle, abort rejects the rest', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => {
+      warnings.push(w);
+    };
+    process.on('warning', onWarning);
+    try {
+      const finished = new AbortController();
+      const all = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          pool.run<{ payload: number }>(task('echo'), i, { signal: finished.signal }),
+        ),
+      );
+      expect(all.map((r) => r.payload)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+      // After all settled, aborting that signal touches nothing.
+      finished.abort();
+      const controller = new AbortController();
+      const jobs = Array.from({ length: 30 }, () =>
+        pool.run(task('busy'), 200, { signal: controller.signal }),
+      );
+      setTimeout(() => controller.abort(), 50);
+      const results = await Promise.allSettled(jobs);
+      for (const r of results) {
+        expect(r.status).toBe('rejected');
+        expect(isCascadeError((r as PromiseRejectedResult).reason, 'ABORTED')).toBe(true);
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+      await expect(pool.run(task('echo'), 'alive')).resolves.toMatchObject({ payload: 'alive' });
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('keeps identical weights on all ranks in data-parallel training, matching one worker on the whole batch', async () => {
     const steps = 4;
     const exchange2 = createGradientExchange(2, 3 * 3 * 3 * 8 + 3 * 3 * 8 * 3);
