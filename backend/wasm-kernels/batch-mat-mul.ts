@@ -14,7 +14,8 @@ import { transposeF32, transposeMatrix } from './transpose-f32.js';
  * SIMD GEMM (simd-gemm.ts, in cache blocks by gemm-blocked.ts) straight on the operands: a
  * transposed A is read through its strides, a transposed B is transposed first (SIMD tiles).
  * It packs nothing and creates no operator, and one call runs a whole batch, so a batch of
- * small products (attention) runs 3-4x faster than on XNNPACK, and large ones at least as fast.
+ * small products (attention) runs 2-3x faster than on XNNPACK (A/B in one process), large
+ * ones about as fast.
  *
  * Otherwise products run as plain 2-D XNNPACK matmuls `X [r, k] x Y [k, c]` on views of the
  * operands, each written straight into its slice of the output (no slicing or concatenation).

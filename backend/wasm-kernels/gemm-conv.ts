@@ -32,8 +32,8 @@ export interface GemmConvCall {
  * and the next output pixel starts `stride * in` floats later, so output row y of image b is
  * `xpad[b, y*sh + kh, :]` (rows overlapping, stride `sw*in`, depth `fw*in`) times the filter
  * row `[fw*in, out]`, summed over kh. No im2col copy, nothing packed, no operator, no work
- * wasted on padding; measured at least as fast as XNNPACK's conv at the UNet's shapes and
- * up to ~1.3x faster at 64-128 channels.
+ * wasted on padding. In A/B runs in one process it was 1.0-1.3x XNNPACK's conv at the UNet's
+ * shapes (the machine's minute-to-minute noise is of the same size).
  */
 export function gemmConv2d(scope: KernelScope, simd: SimdKernels, c: GemmConvCall): void {
   const { batch, inChannels: ci, outChannels: co, filterHeight: fh, filterWidth: fw } = c;
