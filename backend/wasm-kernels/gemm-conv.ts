@@ -27,9 +27,23 @@ export interface GemmConvCall {
 }
 
 /**
+ * How far the last window of an axis runs past the padded input (> 0 only with
+ * dimRoundingMode 'ceil'); the cpu backend reads zeros there.
+ */
+export function windowOverrun(
+  outSize: number,
+  stride: number,
+  filterSize: number,
+  paddedSize: number,
+): number {
+  return Math.max(0, (outSize - 1) * stride + filterSize - paddedSize);
+}
+
+/**
  * A conv as SIMD GEMMs (simd-gemm.ts) on the zero-padded input, one product per output row
- * and filter row (one call per image and filter row covers all output rows): in NHWC the `fw` taps of a filter row read `fw * in` contiguous floats of an input row,
- * and the next output pixel starts `stride * in` floats later, so output row y of image b is
+ * and filter row (one call per image and filter row covers all output rows): in NHWC the `fw`
+ * taps of a filter row read `fw * in` contiguous floats of an input row, and the next output
+ * pixel starts `stride * in` floats later, so output row y of image b is
  * `xpad[b, y*sh + kh, :]` (rows overlapping, stride `sw*in`, depth `fw*in`) times the filter
  * row `[fw*in, out]`, summed over kh. No im2col copy, nothing packed, no operator, no work
  * wasted on padding. In A/B runs in one process it was 1.0-1.3x XNNPACK's conv at the UNet's
@@ -46,8 +60,8 @@ export function gemmConv2d(scope: KernelScope, simd: SimdKernels, c: GemmConvCal
   const [sh, sw] = c.strides;
   // dimRoundingMode 'ceil' can ask for outputs whose window runs past the padded input; as on
   // the cpu backend, the part outside reads zeros (more bottom/right padding).
-  const bottom = pads.bottom + Math.max(0, (ho - 1) * sh + fh - (c.inHeight + pads.top + pads.bottom));
-  const right = pads.right + Math.max(0, (wo - 1) * sw + fw - (c.inWidth + pads.left + pads.right));
+  const bottom = pads.bottom + windowOverrun(ho, sh, fh, c.inHeight + pads.top + pads.bottom);
+  const right = pads.right + windowOverrun(wo, sw, fw, c.inWidth + pads.left + pads.right);
   const padded = pads.top + bottom + pads.left + right > 0;
   const xp = padded
     ? scope.run(
