@@ -1,4 +1,4 @@
-import type { VideoUNetConfig } from './video-unet-config.js';
+import { levelScale, type VideoUNetConfig } from './video-unet-config.js';
 
 /**
  * The Attn-SF baseline's logit multiplier for spatial self-attention at inference size
@@ -7,7 +7,7 @@ import type { VideoUNetConfig } from './video-unet-config.js';
  * training size; pass it as `attentionLogitScale` to `VideoUNet.apply`.
  */
 export function attnSfScale(config: VideoUNetConfig, height: number, width: number): number {
-  const factor = 2 ** (2 * (config.channels.length - 1));
+  const factor = levelScale(config, config.channels.length - 1) ** 2;
   const nTrain = (config.height * config.width) / factor;
   const nTest = (height * width) / factor;
   if (nTrain <= 1 || nTest <= 1) return 1;

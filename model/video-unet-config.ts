@@ -9,12 +9,19 @@ const positiveInt = z.number().int().positive();
 /**
  * Architecture of the base video UNet (see video-unet.ts). `height`, `width` and `frames` are
  * the training resolution, recorded for the cascade; the network itself runs at any H, W
- * divisible by 2^(levels - 1) and any T.
+ * divisible by `levelScale(config, levels - 1)` (patchSize * 2^(levels - 1)) and any T.
  */
 export const VideoUNetConfig = z
   .strictObject({
     /** Channel width per level, e.g. [32, 64, 128] for 3 levels (resolution halves per level). */
     channels: z.array(positiveInt).min(1).max(6),
+    /**
+     * Pixels per side folded into channels before the first level (space-to-depth) and
+     * unfolded after the output conv: 2 runs level 0 at H/2 x W/2 with 12 input channels.
+     * Moves a conv net's cost from many narrow full-resolution positions to fewer wide ones
+     * (as patch size 2 in pixel-space DiT / U-ViT). Default 1 (models saved before it existed).
+     */
+    patchSize: z.union([z.literal(1), z.literal(2), z.literal(4)]).default(1),
     resBlocksPerLevel: positiveInt.max(8),
     /** GroupNorm groups; every channel width must be divisible by it. */
     groups: positiveInt,
@@ -76,13 +83,19 @@ export const VideoUNetConfig = z
     if (new Set(c.temporalMixing).size !== c.temporalMixing.length) {
       issue(['temporalMixing'], 'lists a kind twice');
     }
-    const factor = 2 ** (c.channels.length - 1);
+    const factor = levelScale(c, levels - 1);
     if (c.height % factor !== 0)
-      issue(['height'], `${c.height} is not divisible by 2^(levels-1) = ${factor}`);
-    if (c.width % factor !== 0) issue(['width'], `${c.width} is not divisible by 2^(levels-1) = ${factor}`);
+      issue(['height'], `${c.height} is not divisible by patchSize * 2^(levels-1) = ${factor}`);
+    if (c.width % factor !== 0)
+      issue(['width'], `${c.width} is not divisible by patchSize * 2^(levels-1) = ${factor}`);
   });
 export type VideoUNetConfig = z.output<typeof VideoUNetConfig>;
 export type VideoUNetConfigInput = z.input<typeof VideoUNetConfig>;
+
+/** Pixels per position side at level n (0 = the first level): patchSize * 2^n. */
+export function levelScale(c: Pick<VideoUNetConfig, 'patchSize'>, n: number): number {
+  return c.patchSize * 2 ** n;
+}
 
 type AttentionLayout = Pick<
   VideoUNetConfig,
@@ -119,8 +132,9 @@ export function tapCount(config: VideoUNetConfig): number {
 }
 
 /**
- * Shape of tap n for a clip batch [B, T, H, W, 3]: [B*T, H/2^n, W/2^n, channels[n]] for the
- * encoder levels n < levels, and the lowest level's shape for the mid block (n = levels).
+ * Shape of tap n for a clip batch [B, T, H, W, 3]: [B*T, H/s, W/s, channels[n]] with
+ * s = levelScale(n) = patchSize * 2^n for the encoder levels n < levels, and the lowest level's
+ * shape for the mid block (n = levels).
  */
 export function tapShapes(
   config: VideoUNetConfig,
@@ -133,7 +147,7 @@ export function tapShapes(
   const shapes: [number, number, number, number][] = [];
   for (let n = 0; n <= levels; n++) {
     const level = Math.min(n, levels - 1);
-    const f = 2 ** level;
+    const f = levelScale(config, level);
     shapes.push([batch * frames, height / f, width / f, config.channels[level]!]);
   }
   return shapes;

@@ -23,6 +23,8 @@
  *   up.1: concat skip 1, R x (res, temporal), upsample
  *   up.0: concat skip 0, R x (res, temporal)
  *   out: norm, silu, conv -> [B*T, H, W, 3] -> prediction [B, T, H, W, 3]
+ * With `patchSize` p > 1 the input is first folded space-to-depth ([B*T, H/p, W/p, 3p^2]), every
+ * level runs at 1/p of the sizes above, and the output conv's 3p^2 channels unfold back.
  *
  * Taps and injections (the Self-Cascade feature points): N = levels + 1 points, the output of
  * every encoder level (after its blocks, before downsampling) and the output of the mid block.
@@ -46,7 +48,7 @@ import {
   paramsFromArrays,
 } from './param-spec.js';
 import { resBlock, resBlockParams } from './res-block.js';
-import { upsampleNearest2x } from './resample.js';
+import { depthToSpace, spaceToDepth, upsampleNearest2x } from './resample.js';
 import { silu } from './silu.js';
 import { sinusoidalEmbedding } from './sinusoidal-embedding.js';
 import { spatialAttention, spatialAttentionParams } from './spatial-attention.js';
@@ -56,6 +58,7 @@ import { type EncodedText, encodeText, textEncoderParams } from './text-encoder.
 import {
   hasSpatialAttention,
   hasTemporalAttention,
+  levelScale,
   parseVideoUNetConfig,
   tapCount,
   tapShapes,
@@ -101,7 +104,7 @@ export function videoUNetParamSpecs(config: VideoUNetConfig): ParamSpec[] {
     ...linearParams('time.mlp1', e, e),
     ...linearParams('time.mlp2', e, e),
     ...linearParams('time.text', c.textEmbedDim, e),
-    ...conv2dParams('in.conv', [3, 3], 3, c.channels[0]!),
+    ...conv2dParams('in.conv', [3, 3], 3 * c.patchSize ** 2, c.channels[0]!),
   ];
   const blockParams = (
     prefix: string,
@@ -138,7 +141,10 @@ export function videoUNetParamSpecs(config: VideoUNetConfig): ParamSpec[] {
     ch = out;
     if (n > 0) specs.push(...conv2dParams(`up.${n}.upsample`, [3, 3], ch, ch));
   }
-  specs.push(...groupNormParams('out.norm', ch), ...conv2dParams('out.conv', [3, 3], ch, 3, true));
+  specs.push(
+    ...groupNormParams('out.norm', ch),
+    ...conv2dParams('out.conv', [3, 3], ch, 3 * c.patchSize ** 2, true),
+  );
   return specs;
 }
 
@@ -227,8 +233,8 @@ export class VideoUNet {
   }
 
   /**
-   * x [B, T, H, W, 3] (H, W divisible by 2^(levels-1)), t [B] in 0..999, tokens [B, L] int32
-   * (0 = PAD) -> predicted eps or v [B, T, H, W, 3] and/or the taps. Never disposes its inputs.
+   * x [B, T, H, W, 3] (H, W divisible by patchSize * 2^(levels-1)), t [B] in 0..999, tokens
+   * [B, L] int32 (0 = PAD) -> predicted eps or v [B, T, H, W, 3] and/or the taps. Never disposes its inputs.
    */
   apply(
     x: tf.Tensor5D,
@@ -302,7 +308,8 @@ export class VideoUNet {
           return h;
         });
 
-      let h = conv2d(p, 'in.conv', tf.reshape(x, [batch * frames, height, width, 3]));
+      const pixels = tf.reshape(x, [batch * frames, height, width, 3]) as tf.Tensor4D;
+      let h = conv2d(p, 'in.conv', spaceToDepth(pixels, c.patchSize));
       const skips: tf.Tensor4D[] = [];
       for (let n = 0; n < levels; n++) {
         for (let r = 0; r < c.resBlocksPerLevel; r++) h = block(`down.${n}`, r, h, n);
@@ -321,6 +328,7 @@ export class VideoUNet {
         if (n > 0) h = conv2d(p, `up.${n}.upsample`, upsampleNearest2x(h));
       }
       h = conv2d(p, 'out.conv', silu(groupNorm(p, 'out.norm', h, c.groups) as tf.Tensor4D));
+      h = depthToSpace(h, c.patchSize);
       const prediction = tf.reshape(h, [batch, frames, height, width, 3]) as tf.Tensor5D;
       return collect ? { prediction, taps } : { prediction };
     }) as VideoUNetOutput;
@@ -343,7 +351,7 @@ export class VideoUNet {
   }
 
   private checkInput(x: tf.Tensor): [number, number, number, number] {
-    const factor = 2 ** (this.config.channels.length - 1);
+    const factor = levelScale(this.config, this.config.channels.length - 1);
     const [b, t, h, w, ch] = x.shape;
     if (x.rank !== 5 || ch !== 3) {
       throw new CascadeError(
@@ -357,7 +365,7 @@ export class VideoUNet {
     if (h! % factor !== 0 || w! % factor !== 0) {
       throw new CascadeError(
         'BAD_ARGUMENT',
-        `UNet input is ${h}x${w}; height and width must be divisible by 2^(levels-1) = ${factor} for this architecture.`,
+        `UNet input is ${h}x${w}; height and width must be divisible by patchSize * 2^(levels-1) = ${factor} for this architecture.`,
         { path: 'x' },
       );
     }

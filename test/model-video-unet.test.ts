@@ -4,7 +4,7 @@ import { tf } from '../backend/tf.js';
 import { attnSfScale } from '../model/attn-sf-scale.js';
 import { multiHeadAttention } from '../model/multi-head-attention.js';
 import { fanInInit, initialValues } from '../model/param-spec.js';
-import { upsampleNearest2x } from '../model/resample.js';
+import { depthToSpace, spaceToDepth, upsampleNearest2x } from '../model/resample.js';
 import { VideoUNet, videoUNetParamSpecs } from '../model/video-unet.js';
 import { parseVideoUNetConfig, type VideoUNetConfigInput } from '../model/video-unet-config.js';
 import { Rng } from '../util/rng.js';
@@ -398,5 +398,59 @@ describe('VideoUNet', () => {
     const grad = tf.grad((v: tf.Tensor) => tf.sum(upsampleNearest2x(v as tf.Tensor4D)))(input);
     expect(Array.from(grad.dataSync())).toEqual([4, 4, 4, 4, 4, 4, 4, 4]);
     tf.dispose([input, up, grad]);
+  });
+
+  it('spaceToDepth folds p x p blocks into channels (row, column, channel) and depthToSpace undoes it', () => {
+    // [1, 4, 4, 2]: value = 100 * row + 10 * col + channel.
+    const values: number[] = [];
+    for (let r = 0; r < 4; r++)
+      for (let c = 0; c < 4; c++) values.push(100 * r + 10 * c, 100 * r + 10 * c + 1);
+    const input = tf.tensor4d(values, [1, 4, 4, 2]);
+    const folded = spaceToDepth(input, 2);
+    expect(folded.shape).toEqual([1, 2, 2, 8]);
+    const at = (y: number, x: number): number[] =>
+      Array.from(folded.dataSync().slice((y * 2 + x) * 8, (y * 2 + x + 1) * 8));
+    // Block (1, 0): pixels (2,0) (2,1) (3,0) (3,1), row-major inside the block.
+    expect(at(1, 0)).toEqual([200, 201, 210, 211, 300, 301, 310, 311]);
+    expect(at(0, 1)).toEqual([20, 21, 30, 31, 120, 121, 130, 131]);
+    const big = randomTensor([3, 8, 12, 3], 5) as tf.Tensor4D;
+    for (const p of [1, 2, 4]) {
+      const back = depthToSpace(spaceToDepth(big, p), p);
+      expect(same(back, big), `p = ${p}`).toBe(true);
+      if (back !== big) tf.dispose(back);
+    }
+    tf.dispose([input, folded, big]);
+  });
+
+  it('with patchSize 2 runs its levels at half the sizes and predicts full-size clips', () => {
+    const patched = parseVideoUNetConfig({ ...TINY, patchSize: 2 });
+    expect(parseVideoUNetConfig(TINY).patchSize).toBe(1);
+    const net = VideoUNet.create(patched, { seed: 5 });
+    randomiseZeroInits(net, 6);
+    expect(net.params.get('in.conv.kernel')!.shape).toEqual([3, 3, 12, 8]);
+    expect(net.params.get('out.conv.kernel')!.shape).toEqual([3, 3, 8, 12]);
+    expect(net.tapShapes(2, 4, 8, 8)).toEqual([
+      [8, 4, 4, 8],
+      [8, 2, 2, 16],
+      [8, 2, 2, 16],
+    ]);
+    const out = net.apply(x, t, tokens, { collectTaps: true });
+    expect(out.prediction!.shape).toEqual([2, 4, 8, 8, 3]);
+    expect(out.taps!.map((tap) => tap.shape)).toEqual(net.tapShapes(2, 4, 8, 8));
+    // Every parameter gets a gradient through the fold and unfold.
+    const { value, grads } = tf.variableGrads(
+      () => tf.mean(tf.square(net.apply(x, t, tokens).prediction!)) as tf.Scalar,
+      net.trainableVariables(),
+    );
+    expect(Object.values(grads).every((g) => maxAbs(g) > 0)).toBe(true);
+    // 6x6 is divisible by 2 but not by patchSize * 2 = 4.
+    const odd = tf.zeros([1, 4, 6, 6, 3]) as tf.Tensor5D;
+    expect(() => net.apply(odd, 10, tokens.slice([0, 0], [1, 4]) as tf.Tensor2D)).toThrow(/patchSize/);
+    expect(() => parseVideoUNetConfig({ ...TINY, patchSize: 2, height: 6 })).toThrow(/patchSize/);
+    expect(() => parseVideoUNetConfig({ ...TINY, patchSize: 3 })).toThrow(
+      expect.objectContaining({ code: 'BAD_ARGUMENT', path: 'architecture.patchSize' }),
+    );
+    tf.dispose([odd, value, ...Object.values(grads), out.prediction!, ...out.taps!]);
+    net.dispose();
   });
 });
