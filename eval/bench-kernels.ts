@@ -13,7 +13,8 @@
  * use batch 1 instead of 16 (same per-image shape), attention batch 8 instead of 64, and one
  * timed repetition; its GFLOP/s are measured on those smaller shapes. The training-step speed-up
  * compares wasm and cpu on the same reduced net (a full-size cpu step takes many minutes);
- * wasm's full-size step time is reported as well.
+ * wasm's full-size step time is reported as well. Next to the 2-worker training speed-up it
+ * prints the machine's own ceiling: the same fixed work on 2 workers at once vs 1 alone.
  */
 
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -26,6 +27,7 @@ import { tf } from '../backend/tf.js';
 import { taskModuleUrl, WorkerPool } from '../backend/worker-pool.js';
 import { isInstalled } from '../util/is-installed.js';
 import { createReferenceNet, REFERENCE_NET_DEFAULTS, type ReferenceNetConfig } from './reference-net.js';
+import type { ScalingProbePayload } from './reference-net-task.js';
 
 type BackendId = 'wasm' | 'cpu';
 
@@ -332,12 +334,16 @@ interface DataParallelResult {
 
 /**
  * Data-parallel steps/s of the full reference net over 1 and 2 workers at the same global
- * batch (4 clips of 8 frames): each worker owns a single-threaded wasm backend. Both pools stay
- * open and the legs alternate, 1 worker then 2 workers, for `rounds` rounds of `steps` timed
+ * batch (4 clips of 8 frames): each worker owns a single-threaded wasm backend. `pools` are a
+ * 1-worker and a 2-worker pool; the legs alternate, 1 worker then 2 workers, for `rounds` rounds of `steps` timed
  * steps each; the speed-up is the median over rounds of the ratio within a round, so a slow
  * drift of the machine's speed (another process, thermal) hits both sides of each ratio alike.
  */
-async function dataParallel(rounds: number, steps: number): Promise<DataParallelResult> {
+async function dataParallel(
+  pools: readonly WorkerPool[],
+  rounds: number,
+  steps: number,
+): Promise<DataParallelResult> {
   const task = {
     module: taskModuleUrl('./reference-net-task', import.meta.url),
     name: 'referenceDataParallelSteps',
@@ -345,36 +351,58 @@ async function dataParallel(rounds: number, steps: number): Promise<DataParallel
   const probe = createReferenceNet(REFERENCE_NET_DEFAULTS, 1);
   const length = probe.parameterCount;
   probe.dispose();
-  const pools = [await WorkerPool.create({ size: 1, backend: 'wasm' })];
-  try {
-    pools.push(await WorkerPool.create({ size: 2, backend: 'wasm' }));
-    const times: number[][] = [[], []];
-    const roundSpeedups: number[] = [];
-    for (let round = 0; round < rounds; round++) {
-      const medians: number[] = [];
-      for (const [i, pool] of pools.entries()) {
-        const exchange = createGradientExchange(pool.size, length);
-        const ranks = await pool.broadcast<{ stepMs: number[] }>(task, () => ({
-          globalClips: 4,
-          steps,
-          warmups: round === 0 ? 2 : 1,
-          exchange,
-        }));
-        // A step ends when the slowest rank ends it.
-        const perStep = ranks[0]!.stepMs.map((_, k) => Math.max(...ranks.map((r) => r.stepMs[k]!)));
-        times[i]!.push(...perStep);
-        medians.push(median(perStep));
-      }
-      roundSpeedups.push(medians[0]! / medians[1]!);
+  const times: number[][] = [[], []];
+  const roundSpeedups: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const medians: number[] = [];
+    for (const [i, pool] of pools.entries()) {
+      const exchange = createGradientExchange(pool.size, length);
+      const ranks = await pool.broadcast<{ stepMs: number[] }>(task, () => ({
+        globalClips: 4,
+        steps,
+        warmups: round === 0 ? 2 : 1,
+        exchange,
+      }));
+      // A step ends when the slowest rank ends it.
+      const perStep = ranks[0]!.stepMs.map((_, k) => Math.max(...ranks.map((r) => r.stepMs[k]!)));
+      times[i]!.push(...perStep);
+      medians.push(median(perStep));
     }
-    const results = pools.map((pool, i) => {
-      const medianMs = median(times[i]!);
-      return { workers: pool.size, medianMs, stepsPerSecond: 1000 / medianMs };
-    });
-    return { results, roundSpeedups, speedup: median(roundSpeedups) };
-  } finally {
-    await Promise.all(pools.map((pool) => pool.close()));
+    roundSpeedups.push(medians[0]! / medians[1]!);
   }
+  const results = pools.map((pool, i) => {
+    const medianMs = median(times[i]!);
+    return { workers: pool.size, medianMs, stepsPerSecond: 1000 / medianMs };
+  });
+  return { results, roundSpeedups, speedup: median(roundSpeedups) };
+}
+
+/** Per kind of work: the machine's 2-core throughput scaling, median over rounds. */
+type MachineScaling = Record<ScalingProbePayload['kind'], { rounds: number[]; speedup: number }>;
+
+/**
+ * The ceiling this machine puts on 2-worker speed-ups: the same fixed work on one worker
+ * alone, then on each of two workers at once (throughput ratio 2 * t1 / t2), alternating for
+ * `rounds` rounds. Cache-resident products (the GEMM kernel, compute-bound) and 64 MB adds
+ * (memory-bound) bracket what a training step does.
+ */
+async function machineScaling(pools: readonly WorkerPool[], rounds: number): Promise<MachineScaling> {
+  const task = { module: taskModuleUrl('./reference-net-task', import.meta.url), name: 'scalingProbe' };
+  const out = {} as MachineScaling;
+  for (const [kind, reps] of [
+    ['gemm', 150],
+    ['stream', 40],
+  ] as const) {
+    const ratios: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const payload: ScalingProbePayload = { kind, reps };
+      const [alone] = await pools[0]!.broadcast<{ ms: number }>(task, () => payload);
+      const together = await pools[1]!.broadcast<{ ms: number }>(task, () => payload);
+      ratios.push((2 * alone!.ms) / Math.max(...together.map((r) => r.ms)));
+    }
+    out[kind] = { rounds: ratios, speedup: median(ratios) };
+  }
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -436,7 +464,16 @@ async function main(): Promise<void> {
   console.log(
     '\ndata-parallel training of the full reference net, global batch 4 clips x 8 frames, wasm workers:',
   );
-  const parallel = await dataParallel(quick ? 2 : 4, quick ? 3 : 5);
+  const pools = [await WorkerPool.create({ size: 1, backend: 'wasm' })];
+  let parallel: DataParallelResult;
+  let ceiling: MachineScaling;
+  try {
+    pools.push(await WorkerPool.create({ size: 2, backend: 'wasm' }));
+    parallel = await dataParallel(pools, quick ? 2 : 4, quick ? 3 : 5);
+    ceiling = await machineScaling(pools, quick ? 2 : 4);
+  } finally {
+    await Promise.all(pools.map((pool) => pool.close()));
+  }
   for (const p of parallel.results) {
     console.log(
       `  ${p.workers} worker(s): ${p.medianMs.toFixed(0)} ms per step, ${p.stepsPerSecond.toFixed(2)} steps/s (median over all rounds)`,
@@ -449,6 +486,14 @@ async function main(): Promise<void> {
   console.log(
     `  2 workers vs 1: ${parallelSpeedup.toFixed(2)}x steps/s, median of the rounds (target >= 1.7x: ${parallelSpeedup >= 1.7 ? 'ok' : 'MISSED'})`,
   );
+  for (const [kind, what] of [
+    ['gemm', 'cache-resident 256x256 products'],
+    ['stream', 'adds of 64 MB arrays'],
+  ] as const) {
+    console.log(
+      `  machine ceiling, the same work on 2 workers at once vs 1 alone, ${what}: ${ceiling[kind].speedup.toFixed(2)}x (rounds ${ceiling[kind].rounds.map((r) => r.toFixed(2)).join(', ')})`,
+    );
+  }
 
   const loadAfter = loadavg();
   const missed = rows.filter((r) => r.pass === false).map((r) => `${r.op} ${r.shape}`);
@@ -511,6 +556,7 @@ async function main(): Promise<void> {
           speedup,
         },
         dataParallel: { globalBatch: '4 clips x 8 frames', ...parallel },
+        machineScaling: ceiling,
         missedTargets: missed,
         missedTargetsByAllMeasures: missedEverywhere,
       },

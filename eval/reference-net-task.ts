@@ -44,3 +44,30 @@ export function referenceDataParallelSteps(
     net.dispose();
   }
 }
+
+export interface ScalingProbePayload {
+  /** 'gemm': products of cache-resident 256x256 matrices; 'stream': adds of 64 MB arrays. */
+  readonly kind: 'gemm' | 'stream';
+  readonly reps: number;
+}
+
+/**
+ * A fixed amount of one kind of work, for the machine's own 2-core scaling: the kernel bench
+ * runs it on one worker alone and on two workers at once and compares the throughput.
+ * Returns the wall time (ms) of the timed repetitions on this rank.
+ */
+export function scalingProbe(payload: ScalingProbePayload): { ms: number } {
+  const size = payload.kind === 'gemm' ? [256, 256] : [4096, 4096];
+  const a = tf.randomUniform(size);
+  const b = tf.randomUniform(size);
+  // wasm kernels run synchronously: the result exists when the op returns.
+  const once = (): void => tf.dispose(payload.kind === 'gemm' ? tf.matMul(a, b) : tf.add(a, b));
+  try {
+    once();
+    const start = performance.now();
+    for (let i = 0; i < payload.reps; i++) once();
+    return { ms: performance.now() - start };
+  } finally {
+    tf.dispose([a, b]);
+  }
+}
