@@ -335,12 +335,13 @@ interface DataParallelResult {
 /**
  * Data-parallel steps/s of the full reference net over 1 and 2 workers at the same global
  * batch (4 clips of 8 frames): each worker owns a single-threaded wasm backend. `pools` are a
- * 1-worker and a 2-worker pool; the legs alternate, 1 worker then 2 workers, for `rounds` rounds of `steps` timed
- * steps each; the speed-up is the median over rounds of the ratio within a round, so a slow
- * drift of the machine's speed (another process, thermal) hits both sides of each ratio alike.
- * Legs are short (2 steps, a few seconds) and rounds many: this machine slows down in bursts
- * of seconds, and with legs of 5 steps the per-round ratios split into disturbed (1.1-1.2x)
- * and undisturbed (1.8x) rounds, whose median then depends on how many of each 4 rounds got.
+ * 1-worker and a 2-worker pool; the legs alternate, 1 worker then 2 workers, for `rounds`
+ * rounds of `steps` timed steps each; the speed-up is the median over rounds of the ratio
+ * within a round, so a slow drift of the machine's speed (another process, thermal) hits both
+ * sides of each ratio alike. Many short rounds (2 steps) rather than a few long ones: on this
+ * machine one core at a time slows down for seconds (the same half-batch gradient pass took
+ * 590-660 ms or 880 ms on a rank), and a step waits for its slowest rank, so the per-round
+ * ratios scatter (1.1-1.9x) and the median needs many of them.
  */
 async function dataParallel(
   pools: readonly WorkerPool[],
