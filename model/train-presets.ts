@@ -50,7 +50,8 @@ export const TRAIN_ARCHITECTURES: Readonly<Record<string, VideoUNetConfigInput>>
    * Patch size 2: the clip is folded to 16x16 x 12 channels, so the levels run at 16x16, 8x8
    * and 4x4 with 32, 64 and 128 channels. Each level's 3x3 conv costs what shapes-16's do (the
    * same multiply-adds per frame), with 4x the parameters, wider (faster) products and fewer
-   * activations; spatial, cross and temporal attention at 8x8 and 4x4.
+   * activations; spatial, cross and temporal attention at 8x8 and 4x4. Trained once (2 h, lr
+   * 1e-3): worse than shapes-16 on every composition score (presets/models/shapes-base/README.md).
    */
   'shapes-p2': {
     ...SHAPES_COMMON,
