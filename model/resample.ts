@@ -18,7 +18,8 @@ export function upsampleNearest2x(x: tf.Tensor4D): tf.Tensor4D {
 /**
  * Space-to-depth: every p x p block of pixels becomes one position with p*p*C channels,
  * [N, H, W, C] -> [N, H/p, W/p, p*p*C], channel order (row in block, column in block, c).
- * Reshape + one 4-D transpose, so its gradient is the inverse transpose on every backend.
+ * Reshape + one 4-D transpose, so its gradient is the inverse transpose on every backend
+ * (tfjs 4.22 has no spaceToDepth, and its depthToSpace has no gradient).
  */
 export function spaceToDepth(x: tf.Tensor4D, p: number): tf.Tensor4D {
   if (p === 1) return x;
