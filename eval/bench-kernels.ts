@@ -326,22 +326,27 @@ function trainSteps(
 interface DataParallelResult {
   /** Per worker count: median step time over all rounds. */
   results: { workers: number; medianMs: number; stepsPerSecond: number }[];
+  /** 2-worker legs: how many of a step's units each rank computed, per timed step. */
+  unitSplits: number[][];
   /** Per round: 1-worker median / 2-worker median of that round. */
   roundSpeedups: number[];
   /** Median of the per-round speed-ups (the figure held against the target). */
   speedup: number;
 }
 
+/** Clips per data-parallel step of the reference net, one unit of work each. */
+const DATA_PARALLEL_CLIPS = 8;
+
 /**
  * Data-parallel steps/s of the full reference net over 1 and 2 workers at the same global
- * batch (4 clips of 8 frames): each worker owns a single-threaded wasm backend. `pools` are a
- * 1-worker and a 2-worker pool; the legs alternate, 1 worker then 2 workers, for `rounds`
- * rounds of `steps` timed steps each; the speed-up is the median over rounds of the ratio
- * within a round, so a slow drift of the machine's speed (another process, thermal) hits both
- * sides of each ratio alike. Many short rounds (2 steps) rather than a few long ones: on this
- * machine one core at a time slows down for seconds (the same half-batch gradient pass took
- * 590-660 ms or 880 ms on a rank), and a step waits for its slowest rank, so the per-round
- * ratios scatter (1.1-1.9x) and the median needs many of them.
+ * batch (8 clips of 8 frames, cut into units of one clip that the ranks pull as they go, as in
+ * model training): each worker owns a single-threaded wasm backend. `pools` are a 1-worker and
+ * a 2-worker pool; the legs alternate, 1 worker then 2 workers, for `rounds` rounds of `steps`
+ * timed steps each; the speed-up is the median over rounds of the ratio within a round, so a
+ * slow drift of the machine's speed (another process, thermal) hits both sides of each ratio
+ * alike. On this machine one core at a time slows down for seconds (the same half-batch
+ * gradient pass took 590-660 ms or 880 ms on a rank): with fixed halves a step waited for the
+ * slowed rank; pulled units let the other rank take more of them.
  */
 async function dataParallel(
   pools: readonly WorkerPool[],
@@ -357,16 +362,20 @@ async function dataParallel(
   probe.dispose();
   const times: number[][] = [[], []];
   const roundSpeedups: number[] = [];
+  const unitSplits: number[][] = [];
   for (let round = 0; round < rounds; round++) {
     const medians: number[] = [];
     for (const [i, pool] of pools.entries()) {
-      const exchange = createGradientExchange(pool.size, length);
-      const ranks = await pool.broadcast<{ stepMs: number[] }>(task, () => ({
-        globalClips: 4,
+      const exchange = createGradientExchange(pool.size, DATA_PARALLEL_CLIPS, length);
+      const ranks = await pool.broadcast<{ stepMs: number[]; units: number[] }>(task, () => ({
+        globalClips: DATA_PARALLEL_CLIPS,
         steps,
         warmups: round === 0 ? 2 : 1,
         exchange,
       }));
+      if (pool.size > 1) {
+        unitSplits.push(...ranks[0]!.units.map((_, k) => ranks.map((r) => r.units[k]!)));
+      }
       // A step ends when the slowest rank ends it.
       const perStep = ranks[0]!.stepMs.map((_, k) => Math.max(...ranks.map((r) => r.stepMs[k]!)));
       times[i]!.push(...perStep);
@@ -378,7 +387,7 @@ async function dataParallel(
     const medianMs = median(times[i]!);
     return { workers: pool.size, medianMs, stepsPerSecond: 1000 / medianMs };
   });
-  return { results, roundSpeedups, speedup: median(roundSpeedups) };
+  return { results, unitSplits, roundSpeedups, speedup: median(roundSpeedups) };
 }
 
 /** Per kind of work: the machine's 2-core throughput scaling, median over rounds. */
@@ -466,7 +475,7 @@ async function main(): Promise<void> {
   );
 
   console.log(
-    '\ndata-parallel training of the full reference net, global batch 4 clips x 8 frames, wasm workers:',
+    `\ndata-parallel training of the full reference net, global batch ${DATA_PARALLEL_CLIPS} clips x 8 frames in units of 1 clip, wasm workers:`,
   );
   const pools = [await WorkerPool.create({ size: 1, backend: 'wasm' })];
   let parallel: DataParallelResult;
@@ -483,6 +492,9 @@ async function main(): Promise<void> {
       `  ${p.workers} worker(s): ${p.medianMs.toFixed(0)} ms per step, ${p.stepsPerSecond.toFixed(2)} steps/s (median over all rounds)`,
     );
   }
+  console.log(
+    `  units per rank in the 2-worker steps: ${parallel.unitSplits.map((split) => split.join('+')).join(', ')}`,
+  );
   const parallelSpeedup = parallel.speedup;
   console.log(
     `  2 workers vs 1, per round (legs alternate): ${parallel.roundSpeedups.map((r) => `${r.toFixed(2)}x`).join(', ')}`,
@@ -559,7 +571,10 @@ async function main(): Promise<void> {
           cpuReduced: cpuSmall,
           speedup,
         },
-        dataParallel: { globalBatch: '4 clips x 8 frames', ...parallel },
+        dataParallel: {
+          globalBatch: `${DATA_PARALLEL_CLIPS} clips x 8 frames, units of 1 clip`,
+          ...parallel,
+        },
         machineScaling: ceiling,
         missedTargets: missed,
         missedTargetsByAllMeasures: missedEverywhere,

@@ -1,46 +1,68 @@
 /**
  * Worker-pool task of the kernel benchmark: data-parallel training steps of the reference net.
- * Each rank trains on its share of the global batch, gradients are averaged through the shared
- * exchange, and every rank applies the same SGD update.
+ * The global batch is cut into units of one clip; ranks pull units from the shared exchange,
+ * every rank sums the units' gradients and applies the same SGD update (as in model training).
  */
-import { averageGradients } from '../backend/average-gradients.js';
-import type { GradientExchange } from '../backend/gradient-exchange.js';
+import { claimUnit, type GradientExchange } from '../backend/gradient-exchange.js';
 import { tf } from '../backend/tf.js';
-import type { TaskContext } from '../backend/worker-protocol.js';
+import { sumUnitGradients, writeUnitGradients } from '../backend/unit-gradients.js';
 import { createReferenceNet, REFERENCE_NET_DEFAULTS } from './reference-net.js';
 
 export interface ReferenceStepsPayload {
+  /** Clips per step, one unit each. */
   readonly globalClips: number;
   readonly steps: number;
   readonly warmups: number;
   readonly exchange: GradientExchange;
 }
 
-/** Returns the wall time of each timed step (ms) on this rank, and a checksum of the final weights. */
-export function referenceDataParallelSteps(
-  payload: ReferenceStepsPayload,
-  context: TaskContext,
-): { stepMs: number[]; weightSum: number } {
-  const clips = payload.globalClips / context.size;
-  const net = createReferenceNet({ ...REFERENCE_NET_DEFAULTS, clips }, 1);
-  const batch = net.makeBatch(100 + context.rank);
+/**
+ * Returns the wall time of each timed step (ms) on this rank, the units it computed per step,
+ * and a checksum of the final weights.
+ */
+export function referenceDataParallelSteps(payload: ReferenceStepsPayload): {
+  stepMs: number[];
+  units: number[];
+  weightSum: number;
+} {
+  const units = payload.globalClips;
+  const net = createReferenceNet({ ...REFERENCE_NET_DEFAULTS, clips: 1 }, 1);
+  const batches = Array.from({ length: units }, (_, unit) => net.makeBatch(100 + unit));
   const names = net.variables.map((v) => v.name);
+  const shapes = Object.fromEntries(net.variables.map((v) => [v.name, v.shape]));
   const stepMs: number[] = [];
+  const taken: number[] = [];
   try {
     for (let i = 0; i < payload.warmups + payload.steps; i++) {
       const start = performance.now();
-      const { value, grads } = tf.variableGrads(() => net.loss(batch), net.variables as tf.Variable[]);
-      const averaged = averageGradients(payload.exchange, context.rank, names, grads);
+      let mine = 0;
+      for (
+        let unit = claimUnit(payload.exchange, units);
+        unit >= 0;
+        unit = claimUnit(payload.exchange, units)
+      ) {
+        const { value, grads } = tf.variableGrads(
+          () => net.loss(batches[unit]!),
+          net.variables as tf.Variable[],
+        );
+        writeUnitGradients(payload.exchange, unit, names, grads);
+        tf.dispose([value, ...Object.values(grads)]);
+        mine += 1;
+      }
+      const mean = sumUnitGradients(payload.exchange, units, names, shapes, 1 / units);
       tf.tidy(() => {
-        for (const v of net.variables) v.assign(tf.sub(v, tf.mul(averaged[v.name]!, 1e-3)));
+        for (const v of net.variables) v.assign(tf.sub(v, tf.mul(mean[v.name]!, 1e-3)));
       });
-      tf.dispose([value, ...Object.values(grads), ...Object.values(averaged)]);
-      if (i >= payload.warmups) stepMs.push(performance.now() - start);
+      tf.dispose(Object.values(mean));
+      if (i >= payload.warmups) {
+        stepMs.push(performance.now() - start);
+        taken.push(mine);
+      }
     }
     const weightSum = tf.tidy(() => tf.addN(net.variables.map((v) => tf.sum(v))).dataSync()[0]!);
-    return { stepMs, weightSum };
+    return { stepMs, units: taken, weightSum };
   } finally {
-    tf.dispose([batch.x, batch.t, batch.target]);
+    tf.dispose(batches.flatMap((b) => [b.x, b.t, b.target]));
     net.dispose();
   }
 }

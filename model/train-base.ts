@@ -31,10 +31,11 @@ import {
   parseTrainBaseConfig,
   type ResolvedTrainConfig,
   type TrainBaseConfigInput,
+  unitsPerStep,
 } from './train-config.js';
 import { appendLossLog, type LossLogRow, readLossLog, truncateLossLog } from './train-loss-log.js';
 import { trainParamLayout } from './train-param-layout.js';
-import { TrainReplica, type TrainState, type TrainStepResult } from './train-replica.js';
+import { TrainReplica, type TrainState, type TrainStepResult, updateLoss } from './train-replica.js';
 import type { InitReplicaPayload } from './train-worker.js';
 import { VideoUNet, videoUNetParamSpecs } from './video-unet.js';
 
@@ -267,8 +268,7 @@ export async function trainBase(options: TrainBaseOptions): Promise<TrainBaseRes
       const seconds = (performance.now() - began) / 1000;
       recent.push(seconds);
       if (recent.length > ETA_WINDOW) recent.shift();
-      const examples = results.reduce((sum, r) => sum + r.examples, 0);
-      const loss = results.reduce((sum, r) => sum + r.lossSum, 0) / examples;
+      const loss = updateLoss(results);
       const first = results[0]!;
       const row: LossLogRow = { step, loss, lr: first.lr, gradNorm: first.gradNorm, seconds: elapsed() };
       logRows.push(row);
@@ -487,7 +487,8 @@ class PoolGroup implements ReplicaGroup {
 
   async init(payload: Omit<InitReplicaPayload, 'exchange'>, resolved: ResolvedTrainConfig) {
     const length = trainParamLayout(videoUNetParamSpecs(resolved.architecture)).size;
-    this.exchange = this.pool.size > 1 ? createGradientExchange(this.pool.size, length) : undefined;
+    this.exchange =
+      this.pool.size > 1 ? createGradientExchange(this.pool.size, unitsPerStep(resolved), length) : undefined;
     const results = await this.broadcast<{ step: number; parameters: number }>('initReplica', {
       ...payload,
       exchange: this.exchange,

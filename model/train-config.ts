@@ -184,3 +184,36 @@ export function batchSizeRange(config: TrainBaseConfig): { readonly min: number;
   const sizes = [config.batchSize, ...config.frameCurriculum.map((p) => p.batchSize ?? config.batchSize)];
   return { min: Math.min(...sizes), max: Math.max(...sizes) };
 }
+
+/** Most units of work an update's batch is cut into (the data-parallel ranks pull units). */
+export const MAX_UNITS_PER_STEP = 8;
+
+/**
+ * How update `step` is cut for data-parallel work: `units` units of `unitSize` clips (the last
+ * may be smaller), each computed in passes of at most `perPass` clips. A unit holds at least a
+ * whole clip's worth of frames (ceil(architecture frames / phase frames) clips) and a batch
+ * makes at most MAX_UNITS_PER_STEP units, so 2 ranks can even out a slowed core with units to
+ * spare. The cut never depends on the number of workers. `microBatch` counts clips of the
+ * architecture's length per pass (shorter curriculum clips pack more); default: a whole unit.
+ */
+export function stepUnits(
+  resolved: ResolvedTrainConfig,
+  step: number,
+  microBatch?: number,
+): { frames: number; batchSize: number; unitSize: number; units: number; perPass: number } {
+  const { frames, batchSize } = curriculumPhaseAt(resolved, step);
+  const clipFrames = resolved.architecture.frames;
+  const unitSize = Math.min(
+    batchSize,
+    Math.max(Math.ceil(batchSize / MAX_UNITS_PER_STEP), Math.ceil(clipFrames / frames)),
+  );
+  const perPass =
+    microBatch === undefined ? unitSize : Math.max(1, Math.floor((microBatch * clipFrames) / frames));
+  return { frames, batchSize, unitSize, units: Math.ceil(batchSize / unitSize), perPass };
+}
+
+/** The most units any update of the run is cut into: the gradient slots a run needs. */
+export function unitsPerStep(resolved: ResolvedTrainConfig): number {
+  const starts = [0, ...resolved.config.frameCurriculum.map((p) => p.untilStep)];
+  return Math.max(...starts.map((step) => stepUnits(resolved, step).units));
+}

@@ -1,4 +1,10 @@
-import { allReduceMean, type GradientExchange } from '../backend/gradient-exchange.js';
+import {
+  claimUnit,
+  createGradientExchange,
+  type GradientExchange,
+  sumUnits,
+  unitSlot,
+} from '../backend/gradient-exchange.js';
 import { tf } from '../backend/tf.js';
 import { CascadeError } from '../util/cascade-error.js';
 import { deriveSeed, Rng } from '../util/rng.js';
@@ -10,7 +16,7 @@ import { learningRateAt } from './lr-schedule.js';
 import { minSnrWeight } from './min-snr-weight.js';
 import { NoiseSchedule } from './noise-schedule.js';
 import { sizeOf } from './param-spec.js';
-import { batchSizeRange, curriculumPhaseAt, type ResolvedTrainConfig } from './train-config.js';
+import { batchSizeRange, type ResolvedTrainConfig, stepUnits, unitsPerStep } from './train-config.js';
 import { createTrainDataSource, type TrainDataSource } from './train-data-source.js';
 import { layoutSlice, type TrainParamLayout, trainParamLayout } from './train-param-layout.js';
 import { VideoUNet, videoUNetParamSpecs } from './video-unet.js';
@@ -24,11 +30,18 @@ export interface TrainState {
   readonly ema: { readonly step: number; readonly values: Float32Array };
 }
 
-/** What one update reports. */
-export interface TrainStepResult {
-  /** Sum over this replica's examples of the per-example MSE (divide the sum over ranks by the batch). */
+/** The loss of one unit of an update's batch (see stepUnits). */
+export interface UnitLoss {
+  readonly unit: number;
+  /** Sum over the unit's examples of the per-example (min-SNR-weighted) MSE. */
   readonly lossSum: number;
   readonly examples: number;
+}
+
+/** What one update reports. */
+export interface TrainStepResult {
+  /** The units this replica computed (every unit of the update is computed by exactly one rank). */
+  readonly units: readonly UnitLoss[];
   /** Global gradient norm before clipping (identical on every rank). */
   readonly gradNorm: number;
   readonly lr: number;
@@ -39,28 +52,30 @@ export interface TrainStepResult {
 export interface TrainReplicaOptions {
   readonly rank?: number;
   readonly size?: number;
-  /** Shared gradient buffer of a data-parallel run (required when size > 1). */
+  /** Shared gradient buffer of a data-parallel run (required when size > 1; see unitsPerStep). */
   readonly exchange?: GradientExchange | undefined;
   /** Continue from this state (a checkpoint) instead of a fresh initialisation. */
   readonly state?: TrainState | undefined;
   /**
-   * Most examples per forward/backward pass; a larger share is split and its gradients summed
-   * (same result up to float summation order). Bounds activation memory: the wasm heap is
-   * limited to 4 GB per worker. Default: the whole share in one pass.
+   * Most clips of the architecture's length per forward/backward pass (shorter curriculum clips
+   * pack more); a larger unit is computed in several passes. Bounds activation memory: the wasm
+   * heap is limited to 4 GB per worker. Default: a whole unit in one pass (see stepUnits).
    */
   readonly microBatch?: number | undefined;
 }
 
 /**
  * One model replica with its optimiser, EMA and data source: the unit of data-parallel
- * training. Every rank holds identical weights; in an update each computes the gradients of
- * its share of the global batch, the shares are averaged through the shared exchange, and every
- * rank applies the same update (clipping, AdamW, EMA in plain JS over flat buffers), so the
- * replicas stay bit-identical without sending weights around.
+ * training. Every rank holds identical weights; in an update the ranks pull units of the global
+ * batch (stepUnits) from a shared counter, so a rank the host slows down takes fewer, write each
+ * unit's gradients to its slot, and every rank sums the slots in unit order and applies the
+ * same update (clipping, AdamW, EMA in plain JS over flat buffers). The replicas stay
+ * bit-identical without sending weights around, and a run gives the same weights bit for bit on
+ * any number of workers.
  *
  * Per example i of the global batch at update s, everything random is derived from
  * (seed, s, i): the clip (data source), the timestep t ~ Uniform{0..N-1}, the prompt dropout
- * and the noise eps. The split over ranks only decides who computes which example.
+ * and the noise eps. Which rank computes which unit changes nothing but the time.
  */
 export class TrainReplica {
   readonly unet: VideoUNet;
@@ -70,14 +85,14 @@ export class TrainReplica {
   private readonly resolved: ResolvedTrainConfig;
   private readonly schedule: NoiseSchedule;
   private readonly data: TrainDataSource;
-  private readonly exchange: GradientExchange | undefined;
+  private readonly exchange: GradientExchange;
   private readonly optimizer: AdamW;
   private readonly ema: Ema;
   /** Master copy of the weights; the UNet's variables are refreshed from it after each update. */
   private readonly weights: Float32Array;
   private readonly grads: Float32Array;
   private readonly variableNames: Map<string, string>;
-  private readonly microBatch: number;
+  private readonly microBatch: number | undefined;
   private updates: number;
 
   private constructor(
@@ -92,9 +107,8 @@ export class TrainReplica {
     this.data = data;
     this.rank = options.rank ?? 0;
     this.size = options.size ?? 1;
-    this.exchange = options.exchange;
-    this.microBatch = options.microBatch ?? config.batchSize;
-    if (!Number.isInteger(this.microBatch) || this.microBatch < 1) {
+    this.microBatch = options.microBatch;
+    if (this.microBatch !== undefined && (!Number.isInteger(this.microBatch) || this.microBatch < 1)) {
       throw new CascadeError(
         'BAD_ARGUMENT',
         `microBatch is ${options.microBatch}, expected an integer >= 1.`,
@@ -105,15 +119,21 @@ export class TrainReplica {
     }
     this.schedule = new NoiseSchedule(config.schedule);
     this.layout = trainParamLayout(videoUNetParamSpecs(resolved.architecture));
+    const units = unitsPerStep(resolved);
+    const exchange =
+      options.exchange ?? (this.size === 1 ? createGradientExchange(1, units, this.layout.size) : undefined);
     if (
-      this.size > 1 &&
-      (!this.exchange || this.exchange.length !== this.layout.size || this.exchange.size !== this.size)
+      !exchange ||
+      exchange.length !== this.layout.size ||
+      exchange.ranks !== this.size ||
+      exchange.units < units
     ) {
       throw new CascadeError(
         'INTERNAL',
-        `Data-parallel replica ${this.rank}/${this.size} needs a gradient exchange of ${this.size} x ${this.layout.size} values.`,
+        `Data-parallel replica ${this.rank}/${this.size} needs a gradient exchange of ${this.size} ranks and ${units} x ${this.layout.size} values.`,
       );
     }
+    this.exchange = exchange;
     // Weight decay on kernels only: biases, norm gains and embeddings are not decayed.
     const decayMask = new Uint8Array(this.layout.size);
     for (const name of this.layout.names) {
@@ -162,38 +182,35 @@ export class TrainReplica {
     return this.updates;
   }
 
-  /** Examples [from, to) of a global batch of `batch` clips that this rank computes. */
-  share(batch: number): [number, number] {
-    const from = Math.floor((this.rank * batch) / this.size);
-    const to = Math.floor(((this.rank + 1) * batch) / this.size);
-    return [from, to];
-  }
-
   /**
-   * Applies update number `this.step`: builds this rank's share of the batch, computes the
-   * gradients, averages them over ranks (blocking until every rank arrives), clips, steps AdamW
-   * and the EMA, and refreshes the UNet's variables.
+   * Applies update number `this.step`: claims units of the batch until none is left, computes
+   * each one's gradients into its slot, sums the slots (blocking until every rank is done),
+   * clips, steps AdamW and the EMA, and refreshes the UNet's variables.
    */
   async trainStep(options: { totalSteps?: number | undefined } = {}): Promise<TrainStepResult> {
     const { config } = this.resolved;
     const step = this.updates;
-    const { frames, batchSize } = curriculumPhaseAt(this.resolved, step);
-    const [from, to] = this.share(batchSize);
+    const { frames, batchSize, unitSize, units, perPass } = stepUnits(this.resolved, step, this.microBatch);
     const started = performance.now();
     let dataMs = 0;
-    let lossSum = 0;
-    this.grads.fill(0);
-    // microBatch counts clips of the architecture's length: shorter clips pack more per pass.
-    const perPass = Math.max(1, Math.floor((this.microBatch * this.resolved.architecture.frames) / frames));
-    for (let start = from; start < to; start += perPass) {
-      const end = Math.min(to, start + perPass);
-      const began = performance.now();
-      const batch = await this.buildBatch(step, start, end, frames);
-      dataMs += performance.now() - began;
-      lossSum += this.accumulateGradients(batch, end - start, batchSize);
+    const done: UnitLoss[] = [];
+    for (let unit = claimUnit(this.exchange, units); unit >= 0; unit = claimUnit(this.exchange, units)) {
+      const from = unit * unitSize;
+      const to = Math.min(batchSize, from + unitSize);
+      const slot = unitSlot(this.exchange, unit);
+      slot.fill(0);
+      let lossSum = 0;
+      for (let start = from; start < to; start += perPass) {
+        const end = Math.min(to, start + perPass);
+        const began = performance.now();
+        const batch = await this.buildBatch(step, start, end, frames);
+        dataMs += performance.now() - began;
+        lossSum += this.accumulateGradients(batch, end - start, batchSize, slot);
+      }
+      done.push({ unit, lossSum, examples: to - from });
     }
     const computed = performance.now();
-    if (this.size > 1) allReduceMean(this.exchange!, this.rank, this.grads);
+    sumUnits(this.exchange, units, this.grads);
     const gradNorm = clipGradientNorm(this.grads, config.gradClip);
     if (!Number.isFinite(gradNorm)) {
       throw new CascadeError(
@@ -214,8 +231,7 @@ export class TrainReplica {
     this.uploadWeights();
     this.updates += 1;
     return {
-      lossSum,
-      examples: to - from,
+      units: done,
       gradNorm,
       lr,
       timing: { data: dataMs, compute: computed - started - dataMs, update: performance.now() - computed },
@@ -301,13 +317,14 @@ export class TrainReplica {
     return { x0, eps, tokens, t, frames };
   }
 
-  /** Adds d(scaled loss)/d(weights) of one micro-batch to this.grads; returns the sum of per-example (weighted) MSEs. */
-  private accumulateGradients(batch: Batch, n: number, batchSize: number): number {
+  /**
+   * Adds d(loss)/d(weights) of one pass to `into`, the loss being the sum of per-example
+   * (weighted) MSEs over the batch size (so the units sum to the batch mean); returns that sum.
+   */
+  private accumulateGradients(batch: Batch, n: number, batchSize: number, into: Float32Array): number {
     const { config, architecture: a } = this.resolved;
     const shape: [number, number, number, number, number] = [n, batch.frames, a.height, a.width, 3];
-    // Each rank's loss is sum_i mse_i * size / batch, so the mean over ranks of the gradients
-    // is the gradient of the global-batch mean, whatever the shares.
-    const scale = this.size / batchSize;
+    const scale = 1 / batchSize;
     const variables = [...this.unet.params.values()];
     const steps = Array.from(batch.t);
     const scaledLoss = tf.tidy(() => {
@@ -330,8 +347,7 @@ export class TrainReplica {
         if (name === undefined) continue;
         const values = grad.dataSync() as Float32Array;
         const offset = this.layout.offsets.get(name)!;
-        const grads = this.grads;
-        for (let i = 0; i < values.length; i++) grads[offset + i]! += values[i]!;
+        for (let i = 0; i < values.length; i++) into[offset + i]! += values[i]!;
       }
       return value;
     });
@@ -352,6 +368,13 @@ export class TrainReplica {
       }
     });
   }
+}
+
+/** The loss of an update over the ranks' results: unit losses summed in unit order, over the batch. */
+export function updateLoss(results: readonly TrainStepResult[]): number {
+  const units = results.flatMap((r) => r.units).sort((a, b) => a.unit - b.unit);
+  const examples = units.reduce((sum, u) => sum + u.examples, 0);
+  return units.reduce((sum, u) => sum + u.lossSum, 0) / examples;
 }
 
 interface Batch {

@@ -6,11 +6,11 @@ import { abortGradientExchange, createGradientExchange } from '../backend/gradie
 import { type TaskRef, WorkerPool } from '../backend/worker-pool.js';
 import { readRunLossLog, trainBase } from '../model/train-base.js';
 import { readTrainCheckpoint } from '../model/train-checkpoint.js';
-import { parseTrainBaseConfig } from '../model/train-config.js';
+import { parseTrainBaseConfig, stepUnits, unitsPerStep } from '../model/train-config.js';
 import { trainParamLayout } from '../model/train-param-layout.js';
-import type { TrainState, TrainStepResult } from '../model/train-replica.js';
+import { type TrainState, type TrainStepResult, updateLoss } from '../model/train-replica.js';
 import { videoUNetParamSpecs } from '../model/video-unet.js';
-import { tinyConfig } from './support/train-tiny-config.js';
+import { examples, tinyConfig } from './support/train-tiny-config.js';
 
 const worker = new URL('../model/train-worker.ts', import.meta.url);
 const task = (name: string): TaskRef => ({ module: worker, name });
@@ -28,9 +28,9 @@ describe('data-parallel training over 2 workers (cpu)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('keeps bit-identical weights, optimiser state and EMA on both ranks', async () => {
-    // Batch 3 over 2 ranks: unequal shares (1 and 2 clips) must still average correctly; the
-    // first update is a curriculum phase of single frames with its own batch of 5 (2 and 3).
+  it('keeps bit-identical weights, optimiser state and EMA on both ranks, the same as one worker', async () => {
+    // Batch 3 (units of 1 clip) and a first update of single frames with its own batch of 5
+    // (units of 2 clips, since a unit holds at least a whole clip's frames: 3 units).
     const config = tinyConfig({
       steps: 3,
       batchSize: 3,
@@ -38,7 +38,10 @@ describe('data-parallel training over 2 workers (cpu)', () => {
     });
     const { architecture } = parseTrainBaseConfig(config);
     const length = trainParamLayout(videoUNetParamSpecs(architecture)).size;
-    const exchange = createGradientExchange(2, length);
+    const resolved = parseTrainBaseConfig(config);
+    expect(unitsPerStep(resolved)).toBe(3);
+    expect(stepUnits(resolved, 0)).toMatchObject({ frames: 1, batchSize: 5, unitSize: 2, units: 3 });
+    const exchange = createGradientExchange(2, 3, length);
     const onFailure = (): void => abortGradientExchange(exchange);
     await pool.broadcast(task('initReplica'), () => ({ config, exchange }), { onFailure });
     const losses: number[] = [];
@@ -46,10 +49,12 @@ describe('data-parallel training over 2 workers (cpu)', () => {
       const results = await pool.broadcast<TrainStepResult>(task('trainReplicaStep'), () => ({ step }), {
         onFailure,
       });
-      const batch = step === 0 ? 5 : 3;
-      expect(results.map((r) => r.examples)).toEqual(step === 0 ? [2, 3] : [1, 2]);
+      // Every unit computed once, by whichever rank claimed it.
+      const units = results.flatMap((r) => r.units.map((u) => u.unit)).sort();
+      expect(units).toEqual([0, 1, 2]);
+      expect(results.reduce((sum, r) => sum + examples(r), 0)).toBe(step === 0 ? 5 : 3);
       expect(results[0]!.gradNorm).toBe(results[1]!.gradNorm);
-      losses.push((results[0]!.lossSum + results[1]!.lossSum) / batch);
+      losses.push(updateLoss(results));
     }
     const [a, b] = await pool.broadcast<TrainState & { numTensors: number }>(
       task('replicaState'),
@@ -63,16 +68,14 @@ describe('data-parallel training over 2 workers (cpu)', () => {
     expect(bytes(a!.ema.values).equals(bytes(b!.ema.values))).toBe(true);
     expect(a!.numTensors).toBe(b!.numTensors);
 
-    // One worker on the whole batch reaches the same weights up to float summation order.
+    // One worker computes the same units and sums them in the same order: the same run bit
+    // for bit.
     const single = await trainBase({ config, outDir: join(dir, 'single'), workers: 0, backend: 'cpu' });
     const solo = (await readTrainCheckpoint(single.checkpointPath)).state;
-    let maxDiff = 0;
-    for (let i = 0; i < solo.weights.length; i++) {
-      maxDiff = Math.max(maxDiff, Math.abs(solo.weights[i]! - a!.weights[i]!));
-    }
-    expect(maxDiff).toBeLessThan(1e-4);
+    expect(bytes(solo.weights).equals(bytes(a!.weights))).toBe(true);
+    expect(bytes(solo.ema.values).equals(bytes(a!.ema.values))).toBe(true);
     const soloLosses = (await readRunLossLog(join(dir, 'single'))).map((r) => r.loss);
-    for (const [i, loss] of losses.entries()) expect(loss).toBeCloseTo(soloLosses[i]!, 4);
+    for (const [i, loss] of losses.entries()) expect(soloLosses[i]).toBe(Number(loss.toPrecision(6)));
   });
 
   it('trainBase over 2 workers writes the same run as its checkpoint reports', async () => {

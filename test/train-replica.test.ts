@@ -11,7 +11,13 @@ import {
 } from '../model/train-config.js';
 import { TrainReplica } from '../model/train-replica.js';
 import { isCascadeError } from '../util/cascade-error.js';
-import { FIXED_SOURCE, TINY_ARCHITECTURE, tinyConfig } from './support/train-tiny-config.js';
+import {
+  examples,
+  FIXED_SOURCE,
+  lossSum,
+  TINY_ARCHITECTURE,
+  tinyConfig,
+} from './support/train-tiny-config.js';
 
 describe('minSnrWeight', () => {
   it('caps the implied x0 weight at its value at SNR = gamma, for eps and v targets', () => {
@@ -49,8 +55,8 @@ describe('TrainReplica (cpu)', () => {
       expect(tf.memory().numTensors).toBe(before);
       // The variables are the model's parameters and nothing else.
       expect(before).toBe(replica.unet.params.size);
-      expect(result.examples).toBe(2);
-      expect(Number.isFinite(result.lossSum)).toBe(true);
+      expect(examples(result)).toBe(2);
+      expect(Number.isFinite(lossSum(result))).toBe(true);
       expect(replica.step).toBe(2);
     } finally {
       await replica.dispose();
@@ -70,7 +76,7 @@ describe('TrainReplica (cpu)', () => {
     const replica = await TrainReplica.create(parseTrainBaseConfig(config));
     const losses: number[] = [];
     try {
-      for (let s = 0; s < steps; s++) losses.push((await replica.trainStep()).lossSum / 4);
+      for (let s = 0; s < steps; s++) losses.push(lossSum(await replica.trainStep()) / 4);
     } finally {
       await replica.dispose();
     }
@@ -86,7 +92,7 @@ describe('TrainReplica (cpu)', () => {
         parseTrainBaseConfig(tinyConfig({ batchSize: 8, ...overrides })),
       );
       try {
-        return (await replica.trainStep()).lossSum;
+        return lossSum(await replica.trainStep());
       } finally {
         await replica.dispose();
       }
@@ -142,8 +148,8 @@ describe('TrainReplica (cpu)', () => {
     // A phase's own batch: its update computes that many examples, then the run's batch.
     const phased = await TrainReplica.create(resolved);
     try {
-      expect((await phased.trainStep()).examples).toBe(6);
-      expect((await phased.trainStep()).examples).toBe(2);
+      expect(examples(await phased.trainStep())).toBe(6);
+      expect(examples(await phased.trainStep())).toBe(2);
     } finally {
       await phased.dispose();
     }
@@ -157,7 +163,7 @@ describe('TrainReplica (cpu)', () => {
       );
       try {
         const before = tf.memory().numTensors;
-        const loss = (await replica.trainStep()).lossSum;
+        const loss = lossSum(await replica.trainStep());
         expect(tf.memory().numTensors).toBe(before);
         return loss;
       } finally {

@@ -3,6 +3,8 @@ import { abortGradientExchange, createGradientExchange } from '../backend/gradie
 import { type TaskRef, WorkerPool } from '../backend/worker-pool.js';
 import { isCascadeError } from '../util/cascade-error.js';
 
+const bytes = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
 const tasks = new URL('./support/pool-tasks.ts', import.meta.url);
 const task = (name: string): TaskRef => ({ module: tasks, name });
 
@@ -114,10 +116,11 @@ describe('WorkerPool', () => {
     }
   });
 
-  it('keeps identical weights on all ranks in data-parallel training, matching one worker on the whole batch', async () => {
+  it('keeps identical weights on all ranks in data-parallel training, bit-identical to one worker', async () => {
     const steps = 4;
-    const exchange2 = createGradientExchange(2, 3 * 3 * 3 * 8 + 3 * 3 * 8 * 3);
-    type Out = { snapshots: Float32Array[]; numTensors: number };
+    const length = 3 * 3 * 3 * 8 + 3 * 3 * 8 * 3;
+    const exchange2 = createGradientExchange(2, 4, length);
+    type Out = { snapshots: Float32Array[]; units: number[][]; numTensors: number };
     const [a, b] = await pool.broadcast<Out>(
       task('trainDataParallel'),
       () => ({ seed: 11, steps, lr: 0.05, exchange: exchange2 }),
@@ -125,34 +128,50 @@ describe('WorkerPool', () => {
     );
     expect(a!.snapshots).toHaveLength(steps);
     for (let s = 0; s < steps; s++) {
-      expect(Buffer.from(a!.snapshots[s]!.buffer).equals(Buffer.from(b!.snapshots[s]!.buffer))).toBe(true);
+      expect(bytes(a!.snapshots[s]!).equals(bytes(b!.snapshots[s]!))).toBe(true);
+      // Every unit computed exactly once per step.
+      expect([...a!.units[s]!, ...b!.units[s]!].sort()).toEqual([0, 1, 2, 3]);
     }
     expect(a!.numTensors).toBe(0);
 
     const solo = await WorkerPool.create({ size: 1, backend: 'cpu' });
     try {
-      const exchange1 = createGradientExchange(1, exchange2.length);
       const [single] = await solo.broadcast<Out>(task('trainDataParallel'), () => ({
         seed: 11,
         steps,
         lr: 0.05,
-        exchange: exchange1,
+        exchange: createGradientExchange(1, 4, length),
       }));
-      const last = single!.snapshots[steps - 1]!;
-      const shared = a!.snapshots[steps - 1]!;
-      let maxDiff = 0;
-      for (let i = 0; i < last.length; i++) maxDiff = Math.max(maxDiff, Math.abs(last[i]! - shared[i]!));
-      expect(maxDiff).toBeLessThan(1e-5);
+      expect(single!.units).toEqual(Array.from({ length: steps }, () => [0, 1, 2, 3]));
+      // Same units summed in the same order: the same weights bit for bit.
+      expect(bytes(single!.snapshots[steps - 1]!).equals(bytes(a!.snapshots[steps - 1]!))).toBe(true);
       // Training actually moved the weights.
       const first = single!.snapshots[0]!;
-      expect(first.some((v, i) => v !== last[i])).toBe(true);
+      expect(first.some((v, i) => v !== single!.snapshots[steps - 1]![i])).toBe(true);
     } finally {
       await solo.close();
     }
   });
 
+  it('gives the units of a step to the rank that is free: a slowed rank takes fewer', async () => {
+    const steps = 3;
+    const exchange = createGradientExchange(2, 4, 3 * 3 * 3 * 8 + 3 * 3 * 8 * 3);
+    type Out = { snapshots: Float32Array[]; units: number[][] };
+    const [slow, fast] = await pool.broadcast<Out>(
+      task('trainDataParallel'),
+      (rank) => ({ seed: 3, steps, lr: 0.05, exchange, delayMs: rank === 0 ? 1000 : 0 }),
+      { onFailure: () => abortGradientExchange(exchange) },
+    );
+    for (let s = 0; s < steps; s++) {
+      // The slowed rank holds one unit for a second while the other computes the rest.
+      expect(slow!.units[s]!.length).toBeLessThanOrEqual(1);
+      expect(slow!.units[s]!.length + fast!.units[s]!.length).toBe(4);
+    }
+    expect(bytes(slow!.snapshots[steps - 1]!).equals(bytes(fast!.snapshots[steps - 1]!))).toBe(true);
+  });
+
   it('releases peers when one rank of a data-parallel step fails', async () => {
-    const exchange = createGradientExchange(2, 4);
+    const exchange = createGradientExchange(2, 4, 4);
     const start = Date.now();
     const error = await pool
       .broadcast(

@@ -1,8 +1,8 @@
 /** Task functions the worker-pool tests run inside worker threads. */
-import { averageGradients } from '../../backend/average-gradients.js';
-import type { GradientExchange } from '../../backend/gradient-exchange.js';
+import { claimUnit, type GradientExchange } from '../../backend/gradient-exchange.js';
 import { currentBackend } from '../../backend/select-backend.js';
 import { tf } from '../../backend/tf.js';
+import { sumUnitGradients, writeUnitGradients } from '../../backend/unit-gradients.js';
 import type { TaskContext } from '../../backend/worker-protocol.js';
 import { Rng } from '../../util/rng.js';
 
@@ -77,31 +77,55 @@ function loss(x: tf.Tensor4D, y: tf.Tensor4D, vars: Record<string, tf.Variable>)
   return tf.mean(tf.square(tf.sub(out, tf.avgPool(y, 2, 2, 'same'))));
 }
 
-/** Trains `steps` SGD steps on this rank's share of each batch; returns the weights after every step. */
-export function trainDataParallel(
-  payload: { seed: number; steps: number; lr: number; exchange: GradientExchange },
-  context: TaskContext,
-): { snapshots: Float32Array[]; numTensors: number } {
+/** Examples per unit of the 8-example batch: 4 units, which the ranks pull from the exchange. */
+const UNIT = 2;
+
+/**
+ * Trains `steps` SGD steps on the units of each batch this rank claims (a rank may also be
+ * slowed down by `delayMs` per unit); returns the weights after every step and the units it took.
+ */
+export function trainDataParallel(payload: {
+  seed: number;
+  steps: number;
+  lr: number;
+  exchange: GradientExchange;
+  delayMs?: number;
+}): { snapshots: Float32Array[]; units: number[][]; numTensors: number } {
   net = initNet(payload.seed);
   const before = tf.memory().numTensors;
-  const per = 8 / context.size;
+  const units = 8 / UNIT;
+  const shapes = Object.fromEntries(net.names.map((n) => [n, net!.vars[n]!.shape]));
   const snapshots: Float32Array[] = [];
+  const taken: number[][] = [];
   for (let step = 0; step < payload.steps; step++) {
-    const { x, y } = batch(payload.seed * 1000 + step, context.rank * per, per);
-    const { value, grads: byVariable } = tf.variableGrads(() => loss(x, y, net!.vars));
-    const grads = Object.fromEntries(net.names.map((n) => [n, byVariable[net!.vars[n]!.name]!]));
-    const averaged = averageGradients(payload.exchange, context.rank, net.names, grads);
+    const mine: number[] = [];
+    for (
+      let unit = claimUnit(payload.exchange, units);
+      unit >= 0;
+      unit = claimUnit(payload.exchange, units)
+    ) {
+      mine.push(unit);
+      if (payload.delayMs) busy(payload.delayMs);
+      const { x, y } = batch(payload.seed * 1000 + step, unit * UNIT, UNIT);
+      const { value, grads: byVariable } = tf.variableGrads(() => loss(x, y, net!.vars));
+      const grads = Object.fromEntries(net.names.map((n) => [n, byVariable[net!.vars[n]!.name]!]));
+      writeUnitGradients(payload.exchange, unit, net.names, grads);
+      tf.dispose([value, x, y, ...Object.values(grads)]);
+    }
+    taken.push(mine);
+    // Each unit's loss is the mean over its examples: the batch mean is the mean over units.
+    const mean = sumUnitGradients(payload.exchange, units, net.names, shapes, 1 / units);
     tf.tidy(() => {
       for (const name of net!.names) {
         const v = net!.vars[name]!;
-        v.assign(tf.sub(v, tf.mul(averaged[name]!, payload.lr)));
+        v.assign(tf.sub(v, tf.mul(mean[name]!, payload.lr)));
       }
     });
-    tf.dispose([value, x, y, ...Object.values(grads), ...Object.values(averaged)]);
+    tf.dispose(Object.values(mean));
     snapshots.push(new Float32Array(net.names.flatMap((n) => Array.from(net!.vars[n]!.dataSync()))));
   }
   const numTensors = tf.memory().numTensors - before;
   tf.dispose(Object.values(net.vars));
   net = undefined;
-  return { snapshots, numTensors };
+  return { snapshots, units: taken, numTensors };
 }

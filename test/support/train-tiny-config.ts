@@ -2,6 +2,7 @@
 
 import { VOCABULARY } from '../../data/vocabulary.js';
 import type { TrainBaseConfigInput } from '../../model/train-config.js';
+import type { TrainStepResult } from '../../model/train-replica.js';
 
 export const TINY_ARCHITECTURE = {
   channels: [4],
@@ -32,3 +33,13 @@ export function tinyConfig(overrides: Partial<TrainBaseConfigInput> = {}): Train
 }
 
 export const FIXED_SOURCE = new URL('./train-fixed-source.ts', import.meta.url).href;
+
+/** Sum of per-example losses over the units one replica computed, in unit order. */
+export function lossSum(result: TrainStepResult): number {
+  return [...result.units].sort((a, b) => a.unit - b.unit).reduce((sum, u) => sum + u.lossSum, 0);
+}
+
+/** Examples one replica computed in an update. */
+export function examples(result: TrainStepResult): number {
+  return result.units.reduce((sum, u) => sum + u.examples, 0);
+}
