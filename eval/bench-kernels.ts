@@ -24,6 +24,8 @@ import { fileURLToPath } from 'node:url';
 import { createGradientExchange } from '../backend/gradient-exchange.js';
 import { selectBackend } from '../backend/select-backend.js';
 import { tf } from '../backend/tf.js';
+import { simdKernels } from '../backend/wasm-kernels/simd-kernels.js';
+import { asWasmBackend } from '../backend/wasm-kernels/wasm-backend.js';
 import { taskModuleUrl, WorkerPool } from '../backend/worker-pool.js';
 import { isInstalled } from '../util/is-installed.js';
 import { createReferenceNet, REFERENCE_NET_DEFAULTS, type ReferenceNetConfig } from './reference-net.js';
@@ -421,8 +423,9 @@ async function machineScaling(pools: readonly WorkerPool[], rounds: number): Pro
 async function main(): Promise<void> {
   const loadBefore = loadavg();
   const info = await selectBackend({ backend: 'wasm' });
+  const fused = simdKernels(asWasmBackend(tf.backend()))?.fused ?? false;
   console.log(
-    `tfjs ${info.tfjsVersion}; wasm single-threaded with the project's kernels; load ${loadBefore.map((l) => l.toFixed(1)).join(' ')}`,
+    `tfjs ${info.tfjsVersion}; wasm single-threaded with the project's kernels (GEMM: ${fused ? 'fused multiply-adds, relaxed SIMD' : 'SIMD multiplies and adds'}); load ${loadBefore.map((l) => l.toFixed(1)).join(' ')}`,
   );
   console.log(
     'FLOPs = 2 x multiply-adds; conv gradients count as their forward conv (stride-2 input gradient = stride-2 forward).',
@@ -557,6 +560,7 @@ async function main(): Promise<void> {
         date: new Date().toISOString(),
         node: process.version,
         tfjs: info.tfjsVersion,
+        gemmFusedMultiplyAdd: fused,
         loadAverageBefore: loadBefore,
         loadAverageAfter: loadAfter,
         flops:

@@ -9,8 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../backend/select-backend.js';
 import { tf } from '../backend/tf.js';
 import { matMulPlan } from '../backend/wasm-kernels/batch-mat-mul.js';
-import { SIMD_FLAG } from '../backend/wasm-kernels/simd-kernels.js';
+import { SIMD_FLAG, simdKernels } from '../backend/wasm-kernels/simd-kernels.js';
 import { simplifyPermutation } from '../backend/wasm-kernels/transpose-f32.js';
+import { asWasmBackend } from '../backend/wasm-kernels/wasm-backend.js';
 import { createReferenceNet } from '../eval/reference-net.js';
 import { isCascadeError } from '../util/cascade-error.js';
 import { deriveSeed, Rng } from '../util/rng.js';
@@ -173,6 +174,11 @@ describe('wasm training kernels vs the cpu backend', () => {
   });
   afterAll(async () => {
     await tf.setBackend('wasm');
+  });
+
+  it('runs the GEMM on fused multiply-adds (relaxed SIMD), which every comparison here then checks', () => {
+    // Node 20 needs V8's relaxed-SIMD flag, which simd-kernels.ts switches on; Node 22+ has it.
+    expect(simdKernels(asWasmBackend(tf.backend()))?.fused).toBe(true);
   });
 
   it('Conv2D, Conv2DBackpropFilter and Conv2DBackpropInput match cpu (direct kernel calls)', async () => {

@@ -7,6 +7,7 @@ import {
   end,
   f32x4Add,
   f32x4Mul,
+  f32x4RelaxedMadd,
   get,
   I32,
   i32,
@@ -18,6 +19,7 @@ import {
   ltU,
   mul,
   set,
+  sized,
   store,
   sub,
   tee,
@@ -44,7 +46,7 @@ import {
  * small and medium products of batched attention (XNNPACK spends tens of microseconds per
  * product on setup and on repacking B). Ragged edges take 1-row and 4-column tiles.
  */
-export function gemmBody(): number[] {
+export function gemmBody(fused = false): number[] {
   const [a, b, c, rows, n4, k, aRow, aK, bStride, cStride, accumulate] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
   const [batches, aBatch, bBatch, cBatch] = [11, 12, 13, 14];
   const [i, jb, kk, q, rows4, n8b, n4b, t] = [15, 16, 17, 18, 19, 20, 21, 22];
@@ -100,7 +102,12 @@ export function gemmBody(): number[] {
     for (let r = 0; r < R; r++) {
       code.push(...get(p[r]!), ...loadSplat, ...set(s));
       for (let v = 0; v < V; v++) {
-        code.push(...get(acc(r, v)), ...get(s), ...get(bv[v]!), ...f32x4Mul, ...f32x4Add, ...set(acc(r, v)));
+        code.push(
+          ...(fused
+            ? [...get(s), ...get(bv[v]!), ...get(acc(r, v)), ...f32x4RelaxedMadd]
+            : [...get(acc(r, v)), ...get(s), ...get(bv[v]!), ...f32x4Mul, ...f32x4Add]),
+          ...set(acc(r, v)),
+        );
       }
       code.push(...get(p[r]!), ...get(aK), ...add, ...set(p[r]!));
     }
@@ -159,5 +166,5 @@ export function gemmBody(): number[] {
     ...end,
   ];
   const body = [...vec(locals), ...code];
-  return [...uleb(body.length), ...body];
+  return sized(body);
 }

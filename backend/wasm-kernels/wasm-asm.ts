@@ -30,8 +30,13 @@ export function sleb(value: number): number[] {
   }
 }
 
+/** `bytes` prefixed with their length (a function body, a section's contents). */
+export function sized(bytes: number[]): number[] {
+  return [...uleb(bytes.length), ...bytes];
+}
+
 export function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
+  return [id, ...sized(body)];
 }
 
 export function vec(items: number[][]): number[] {
@@ -70,6 +75,8 @@ export const and = [0x71];
 export const ltU = [0x49];
 export const ifThen = [0x04, 0x40];
 export const f32x4Mul = [0xfd, 0xe6, 0x01];
+/** Relaxed SIMD `f32x4.relaxed_madd(a, b, c)` = a * b + c, fused (one rounding) where the CPU has FMA. */
+export const f32x4RelaxedMadd = [0xfd, 0x85, 0x02];
 /** v128.load32_splat: one float from memory into all four lanes (4-byte alignment hint). */
 export const loadSplat = [0xfd, 0x09, 2, 0];
 /** v128.const 0 (all lanes +0). */
