@@ -1,10 +1,4 @@
-import {
-  claimUnit,
-  createGradientExchange,
-  type GradientExchange,
-  sumUnits,
-  unitSlot,
-} from '../backend/gradient-exchange.js';
+import { claimUnit, type GradientExchange, sumUnits, unitSlot } from '../backend/gradient-exchange.js';
 import { tf } from '../backend/tf.js';
 import { CascadeError } from '../util/cascade-error.js';
 import { deriveSeed, Rng } from '../util/rng.js';
@@ -85,7 +79,10 @@ export class TrainReplica {
   private readonly resolved: ResolvedTrainConfig;
   private readonly schedule: NoiseSchedule;
   private readonly data: TrainDataSource;
-  private readonly exchange: GradientExchange;
+  /** The shared slots of a data-parallel run; undefined for a single replica. */
+  private readonly exchange: GradientExchange | undefined;
+  /** A single replica's one unit slot (it computes the units in order and adds each one in). */
+  private readonly unitScratch: Float32Array | undefined;
   private readonly optimizer: AdamW;
   private readonly ema: Ema;
   /** Master copy of the weights; the UNet's variables are refreshed from it after each update. */
@@ -120,20 +117,21 @@ export class TrainReplica {
     this.schedule = new NoiseSchedule(config.schedule);
     this.layout = trainParamLayout(videoUNetParamSpecs(resolved.architecture));
     const units = unitsPerStep(resolved);
-    const exchange =
-      options.exchange ?? (this.size === 1 ? createGradientExchange(1, units, this.layout.size) : undefined);
+    const exchange = options.exchange;
     if (
-      !exchange ||
-      exchange.length !== this.layout.size ||
-      exchange.ranks !== this.size ||
-      exchange.units < units
+      this.size > 1 &&
+      (!exchange ||
+        exchange.length !== this.layout.size ||
+        exchange.ranks !== this.size ||
+        exchange.units < units)
     ) {
       throw new CascadeError(
         'INTERNAL',
         `Data-parallel replica ${this.rank}/${this.size} needs a gradient exchange of ${this.size} ranks and ${units} x ${this.layout.size} values.`,
       );
     }
-    this.exchange = exchange;
+    this.exchange = this.size > 1 ? exchange : undefined;
+    this.unitScratch = this.size > 1 ? undefined : new Float32Array(this.layout.size);
     // Weight decay on kernels only: biases, norm gains and embeddings are not decayed.
     const decayMask = new Uint8Array(this.layout.size);
     for (const name of this.layout.names) {
@@ -194,10 +192,17 @@ export class TrainReplica {
     const started = performance.now();
     let dataMs = 0;
     const done: UnitLoss[] = [];
-    for (let unit = claimUnit(this.exchange, units); unit >= 0; unit = claimUnit(this.exchange, units)) {
+    const exchange = this.exchange;
+    const scratch = this.unitScratch;
+    // A single replica takes the units in order and adds each into the sum as it goes: the same
+    // additions, in the same order, as sumUnits over the slots of a data-parallel run.
+    let next = 0;
+    const claim = (): number => (exchange ? claimUnit(exchange, units) : next < units ? next++ : -1);
+    if (scratch) this.grads.fill(0);
+    for (let unit = claim(); unit >= 0; unit = claim()) {
       const from = unit * unitSize;
       const to = Math.min(batchSize, from + unitSize);
-      const slot = unitSlot(this.exchange, unit);
+      const slot = scratch ?? unitSlot(exchange!, unit);
       slot.fill(0);
       let lossSum = 0;
       for (let start = from; start < to; start += perPass) {
@@ -207,10 +212,14 @@ export class TrainReplica {
         dataMs += performance.now() - began;
         lossSum += this.accumulateGradients(batch, end - start, batchSize, slot);
       }
+      if (scratch) {
+        const grads = this.grads;
+        for (let i = 0; i < grads.length; i++) grads[i]! += scratch[i]!;
+      }
       done.push({ unit, lossSum, examples: to - from });
     }
     const computed = performance.now();
-    sumUnits(this.exchange, units, this.grads);
+    if (exchange) sumUnits(exchange, units, this.grads);
     const gradNorm = clipGradientNorm(this.grads, config.gradClip);
     if (!Number.isFinite(gradNorm)) {
       throw new CascadeError(
