@@ -44,7 +44,9 @@ import {
  * `k x 8` block of B, which stays in L1. Unlike XNNPACK, nothing is packed and there is no
  * operator to create, so a product costs only its arithmetic: the right tool for the many
  * small and medium products of batched attention (XNNPACK spends tens of microseconds per
- * product on setup and on repacking B). Ragged edges take 1-row and 4-column tiles.
+ * product on setup and on repacking B). Ragged edges take 1-row and 4-column tiles. With
+ * `fused`, each accumulator update is one `f32x4.relaxed_madd` (needs relaxed SIMD; see
+ * simd-kernels.ts) instead of a multiply and an add.
  */
 export function gemmBody(fused = false): number[] {
   const [a, b, c, rows, n4, k, aRow, aK, bStride, cStride, accumulate] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];

@@ -115,8 +115,8 @@ const RELAXED_PROBE = Uint8Array.from([
 /**
  * Whether wasm relaxed SIMD is available, switching it on in V8 if needed. Its
  * `f32x4.relaxed_madd` becomes one FMA instruction on CPUs that have one: the GEMM then runs
- * ~1.3x faster than with a multiply and an add (the add is the register-tiled loop's
- * bottleneck), and rounds once instead of twice, so results differ in the last bits from a CPU
+ * 1.14-1.31x faster than with a multiply and an add (A/B on this project's 2-core machine),
+ * and rounds once instead of twice, so results differ in the last bits from a CPU
  * without FMA (but not between runs or workers on one machine). Node 22+ (V8 11.4+) ships
  * relaxed SIMD; Node 20's V8 has it behind `--experimental-wasm-relaxed-simd`, a process-wide
  * flag that only adds wasm opcodes.
