@@ -1,4 +1,5 @@
 import { tf } from '../backend/tf.js';
+import { type GroupNormOptions, groupNormAct } from '../model/group-norm.js';
 import { CascadeError } from '../util/cascade-error.js';
 import { Rng } from '../util/rng.js';
 
@@ -136,19 +137,13 @@ export function createReferenceNet(options: Partial<ReferenceNetConfig> = {}, se
   };
   const conv2d = (name: string, x: tf.Tensor4D, stride = 1): tf.Tensor4D =>
     tf.add(tf.conv2d(x, p(`${name}.kernel`) as tf.Tensor4D, stride, 'same'), p(`${name}.bias`));
-  const groupNorm = (name: string, x: tf.Tensor4D): tf.Tensor4D => {
-    const [n, , , ch] = x.shape;
-    const grouped = tf.reshape(x, [n, -1, groups, ch / groups]);
-    const { mean, variance } = tf.moments(grouped, [1, 3], true);
-    const normed = tf.reshape(tf.mul(tf.sub(grouped, mean), tf.rsqrt(tf.add(variance, 1e-5))), x.shape);
-    return tf.add(tf.mul(normed, p(`${name}.gamma`)), p(`${name}.beta`));
-  };
+  const groupNorm = (name: string, x: tf.Tensor4D, options: GroupNormOptions = {}): tf.Tensor4D =>
+    groupNormAct(x, p(`${name}.gamma`), p(`${name}.beta`), groups, options) as tf.Tensor4D;
   const resBlock = (name: string, x: tf.Tensor4D, e: tf.Tensor2D): tf.Tensor4D => {
     const cout = (p(`${name}.conv1.kernel`) as tf.Tensor4D).shape[3];
-    let a = conv2d(`${name}.conv1`, silu(groupNorm(`${name}.norm1`, x)));
-    const modulation = tf.reshape(linear(`${name}.emb`, silu(e)), [-1, 1, 1, 2 * cout]);
-    const [scale, shift] = tf.split(modulation, 2, 3) as [tf.Tensor4D, tf.Tensor4D];
-    a = silu(tf.add(tf.mul(groupNorm(`${name}.norm2`, a), tf.add(scale, 1)), shift));
+    let a = conv2d(`${name}.conv1`, groupNorm(`${name}.norm1`, x, { silu: true }));
+    const [scale, shift] = tf.split(linear(`${name}.emb`, silu(e)), 2, 1);
+    a = groupNorm(`${name}.norm2`, a, { scale, shift, silu: true });
     a = conv2d(`${name}.conv2`, a);
     const skip = x.shape[3] === cout ? x : (linear(`${name}.skip`, x) as tf.Tensor4D);
     return tf.add(skip, a);
@@ -184,7 +179,7 @@ export function createReferenceNet(options: Partial<ReferenceNetConfig> = {}, se
   };
   const temporalConv = (x: tf.Tensor4D): tf.Tensor4D => {
     const [n, h, w, ch] = x.shape;
-    const a = silu(groupNorm('temporal.norm', x));
+    const a = groupNorm('temporal.norm', x, { silu: true });
     const mixed = conv2d('temporal.conv', tf.reshape(a, [n / frames, frames, h * w, ch]));
     return tf.add(x, tf.reshape(mixed, x.shape));
   };
@@ -222,7 +217,7 @@ export function createReferenceNet(options: Partial<ReferenceNetConfig> = {}, se
     );
     let u = conv2d('up', up);
     u = resBlock('up0', tf.concat([u, h0], 3), e);
-    return conv2d('out', silu(groupNorm('out.norm', u)));
+    return conv2d('out', groupNorm('out.norm', u, { silu: true }));
   };
 
   return {

@@ -44,11 +44,14 @@ export function resBlock(
   groups: number,
 ): tf.Tensor4D {
   const outChannels = (p(`${prefix}.conv1.kernel`) as tf.Tensor4D).shape[3];
-  let a = conv2d(p, `${prefix}.conv1`, silu(groupNorm(p, `${prefix}.norm1`, x, groups) as tf.Tensor4D));
-  const modulation = tf.reshape(linear(p, `${prefix}.emb`, silu(emb)), [-1, 1, 1, 2 * outChannels]);
-  const [scale, shift] = tf.split(modulation, 2, 3) as [tf.Tensor4D, tf.Tensor4D];
-  const normed = groupNorm(p, `${prefix}.norm2`, a, groups) as tf.Tensor4D;
-  a = silu(tf.add(tf.mul(normed, tf.add(scale, 1)), shift));
+  let a = conv2d(
+    p,
+    `${prefix}.conv1`,
+    groupNorm(p, `${prefix}.norm1`, x, groups, { silu: true }) as tf.Tensor4D,
+  );
+  const modulation = linear(p, `${prefix}.emb`, silu(emb));
+  const [scale, shift] = tf.split(modulation, 2, 1);
+  a = groupNorm(p, `${prefix}.norm2`, a, groups, { scale, shift, silu: true }) as tf.Tensor4D;
   a = conv2d(p, `${prefix}.conv2`, a);
   const skip = x.shape[3] === outChannels ? x : (linear(p, `${prefix}.skip`, x) as tf.Tensor4D);
   return tf.add(skip, a);

@@ -2,7 +2,6 @@ import { tf } from '../backend/tf.js';
 import { conv2d, conv2dParams } from './conv2d.js';
 import { groupNorm, groupNormParams } from './group-norm.js';
 import type { ParamLookup, ParamSpec } from './param-spec.js';
-import { silu } from './silu.js';
 
 /** Parameters `<prefix>.norm` and `.conv` (kernel [3, 1, C, C], zero-initialised). */
 export function temporalConvParams(prefix: string, channels: number): ParamSpec[] {
@@ -26,7 +25,7 @@ export function temporalConv(
   groups: number,
 ): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
-  const a = silu(groupNorm(p, `${prefix}.norm`, x, groups));
+  const a = groupNorm(p, `${prefix}.norm`, x, groups, { silu: true });
   const mixed = conv2d(p, `${prefix}.conv`, tf.reshape(a, [n / frames, frames, h * w, c]));
   return tf.add(x, tf.reshape(mixed, [n, h, w, c]));
 }

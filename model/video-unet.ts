@@ -327,7 +327,7 @@ export class VideoUNet {
         for (let r = 0; r < c.resBlocksPerLevel; r++) h = block(`up.${n}`, r, h, n);
         if (n > 0) h = conv2d(p, `up.${n}.upsample`, upsampleNearest2x(h));
       }
-      h = conv2d(p, 'out.conv', silu(groupNorm(p, 'out.norm', h, c.groups) as tf.Tensor4D));
+      h = conv2d(p, 'out.conv', groupNorm(p, 'out.norm', h, c.groups, { silu: true }) as tf.Tensor4D);
       h = depthToSpace(h, c.patchSize);
       const prediction = tf.reshape(h, [batch, frames, height, width, 3]) as tf.Tensor5D;
       return collect ? { prediction, taps } : { prediction };

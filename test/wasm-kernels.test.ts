@@ -9,10 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../backend/select-backend.js';
 import { tf } from '../backend/tf.js';
 import { matMulPlan } from '../backend/wasm-kernels/batch-mat-mul.js';
+import { fusedGroupNormRuns } from '../backend/wasm-kernels/group-norm.js';
 import { SIMD_FLAG, simdKernels } from '../backend/wasm-kernels/simd-kernels.js';
 import { simplifyPermutation } from '../backend/wasm-kernels/transpose-f32.js';
 import { asWasmBackend } from '../backend/wasm-kernels/wasm-backend.js';
 import { createReferenceNet } from '../eval/reference-net.js';
+import { groupNormAct } from '../model/group-norm.js';
 import { isCascadeError } from '../util/cascade-error.js';
 import { deriveSeed, Rng } from '../util/rng.js';
 
@@ -742,6 +744,54 @@ describe('wasm training kernels vs the cpu backend', () => {
       undefined,
       'int32 mul',
     );
+  });
+
+  it('the fused GroupNorm (modulation, SiLU) matches its composition of ops on cpu, with gradients', async () => {
+    const rng = new Rng(deriveSeed('wasm-kernels', 'group-norm'));
+    // [shape, groups, modulated, silu, offset]: widths 1 to 4 channels per group, 3-D and 4-D,
+    // more positions than one block of rows (64), a mean far from zero.
+    const cases: [number[], number, boolean, boolean, number][] = [
+      [[2, 5, 3, 8], 2, false, false, 0],
+      [[3, 4, 4, 12], 3, false, true, 0],
+      [[2, 7, 16], 4, true, true, 0],
+      [[4, 6, 6, 8], 8, true, false, 0],
+      [[2, 9, 10, 4], 1, true, true, 0],
+      [[2, 3, 5, 8], 2, true, true, 20],
+    ];
+    for (const [shape, groups, modulated, silu, offset] of cases) {
+      const n = shape[0]!;
+      const c = shape[shape.length - 1]!;
+      const x = random(rng, shape);
+      for (let i = 0; i < x.values.length; i++) x.values[i]! += offset;
+      const inputs = {
+        x,
+        gamma: random(rng, [c]),
+        beta: random(rng, [c]),
+        scale: random(rng, [n, c]),
+        shift: random(rng, [n, c]),
+        w: random(rng, shape),
+      };
+      const label = `groupNorm ${JSON.stringify(shape)} groups ${groups}${modulated ? ' modulated' : ''}${silu ? ' silu' : ''}`;
+      const op = (t: Record<string, tf.Tensor>): tf.Tensor =>
+        groupNormAct(t.x!, t.gamma!, t.beta!, groups, {
+          silu,
+          ...(modulated ? { scale: t.scale, shift: t.shift } : {}),
+        });
+      await tf.setBackend('wasm');
+      const probe = tf.tensor(x.values, shape);
+      expect(fusedGroupNormRuns(probe, groups), `${label} runs fused on wasm`).toBe(true);
+      probe.dispose();
+      await expectSame(inputs, (t) => tf.tidy(() => op(t)), undefined, label);
+      await expectSame(
+        inputs,
+        (t) =>
+          tf.grads((...v: tf.Tensor[]) =>
+            weighted(groupNormAct(v[0]!, v[1]!, v[2]!, groups, { silu, scale: v[3], shift: v[4] }), t.w!),
+          )(modulated ? [t.x!, t.gamma!, t.beta!, t.scale!, t.shift!] : [t.x!, t.gamma!, t.beta!]),
+        undefined,
+        `${label} grads`,
+      );
+    }
   });
 
   it('the kernels match cpu on their plain paths too (SIMD routines switched off)', async () => {

@@ -14,6 +14,7 @@ import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-native-backprop-filter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-native-backprop-input.js';
+import { groupNormConfig, groupNormGradConfig } from './group-norm.js';
 import { identityConfig } from './identity.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { meanConfig } from './mean.js';
@@ -30,7 +31,7 @@ import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
 /**
  * Kernels that replace or complete tfjs-backend-wasm 4.22 for training. Each replaces the
- * stock kernel of the same name when there is one.
+ * stock kernel of the same name when there is one (the fused GroupNorm pair are the project's own).
  */
 export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   conv2dConfig,
@@ -58,6 +59,8 @@ export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   resizeNearestNeighborGradConfig,
   avgPoolGradConfig,
   identityConfig,
+  groupNormConfig,
+  groupNormGradConfig,
 ];
 
 let registered = false;

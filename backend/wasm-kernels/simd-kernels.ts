@@ -2,6 +2,7 @@ import v8 from 'node:v8';
 import { CascadeError } from '../../util/cascade-error.js';
 import { tf } from '../tf.js';
 import { gemmBody } from './simd-gemm.js';
+import { combineBody, normActBody, normActGradBody, shiftedSumsBody } from './simd-norm.js';
 import {
   add,
   countedLoop,
@@ -82,6 +83,35 @@ export interface SimdKernels {
     aBatch: number,
     bBatch: number,
     cBatch: number,
+  ): void;
+  /**
+   * The fused GroupNorm passes over `rows` channels-last rows of `cBytes` bytes (simd-norm.ts):
+   * per-channel shifted sums and sums of squares, `silu?(x * a + b)`, its gradient with
+   * per-channel sums, and `u * p + v * q + c`.
+   */
+  shiftedSums(x: number, rows: number, cBytes: number, ref: number, sum: number, sq: number): void;
+  normAct(x: number, y: number, rows: number, cBytes: number, a: number, b: number, silu: 0 | 1): void;
+  normActGrad(
+    x: number,
+    dy: number,
+    dz: number,
+    rows: number,
+    cBytes: number,
+    a: number,
+    b: number,
+    sumDz: number,
+    sumDzX: number,
+    silu: 0 | 1,
+  ): void;
+  combine(
+    u: number,
+    v: number,
+    out: number,
+    rows: number,
+    cBytes: number,
+    p: number,
+    q: number,
+    c: number,
   ): void;
   /** Whether gemm multiplies and adds with relaxed SIMD's `f32x4.relaxed_madd` (see relaxedSimd). */
   readonly fused: boolean;
@@ -398,10 +428,10 @@ function funcType(params: number): number[] {
 function moduleBytes(fused: boolean): Uint8Array {
   const bytes = [
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vec([funcType(6), funcType(5), funcType(15)])),
+    ...section(1, vec([funcType(6), funcType(5), funcType(15), funcType(7), funcType(10), funcType(8)])),
     // import env.memory: memory with min 1 page and no maximum
     ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(1)]])),
-    ...section(3, vec([uleb(0), uleb(1), uleb(1), uleb(0), uleb(2)])),
+    ...section(3, vec([uleb(0), uleb(1), uleb(1), uleb(0), uleb(2), uleb(0), uleb(3), uleb(4), uleb(5)])),
     ...section(
       7,
       vec([
@@ -410,9 +440,26 @@ function moduleBytes(fused: boolean): Uint8Array {
         [...name('repeatInner'), 0x00, ...uleb(2)],
         [...name('copyRows'), 0x00, ...uleb(3)],
         [...name('gemm'), 0x00, ...uleb(4)],
+        [...name('shiftedSums'), 0x00, ...uleb(5)],
+        [...name('normAct'), 0x00, ...uleb(6)],
+        [...name('normActGrad'), 0x00, ...uleb(7)],
+        [...name('combine'), 0x00, ...uleb(8)],
       ]),
     ),
-    ...section(10, vec([transposeBody(), addRowsBody(), repeatInnerBody(), copyRowsBody(), gemmBody(fused)])),
+    ...section(
+      10,
+      vec([
+        transposeBody(),
+        addRowsBody(),
+        repeatInnerBody(),
+        copyRowsBody(),
+        gemmBody(fused),
+        shiftedSumsBody(),
+        normActBody(),
+        normActGradBody(),
+        combineBody(),
+      ]),
+    ),
   ];
   return Uint8Array.from(bytes);
 }

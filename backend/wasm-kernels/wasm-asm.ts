@@ -114,3 +114,26 @@ export function countedLoop(
     ...end,
   ];
 }
+export const f32x4Sub = [0xfd, 0xe5, 0x01];
+export const f32x4Div = [0xfd, 0xe7, 0x01];
+export const f32x4Neg = [0xfd, 0xe1, 0x01];
+export const f32x4Min = [0xfd, 0xe8, 0x01];
+export const f32x4Max = [0xfd, 0xe9, 0x01];
+/** f32x4.nearest: round to the nearest integer, ties to even. */
+export const f32x4Nearest = [0xfd, 0x6a];
+export const i32x4TruncSatF32x4S = [0xfd, 0xf8, 0x01];
+export const i32x4Add = [0xfd, 0xae, 0x01];
+/** i32x4.shl: a v128 and an i32 shift count from the stack. */
+export const i32x4Shl = [0xfd, 0xab, 0x01];
+
+/** v128.const with the same float32 in all four lanes. */
+export function f32x4Const(value: number): number[] {
+  const lane = new Uint8Array(Float32Array.of(value).buffer);
+  return [0xfd, 0x0c, ...lane, ...lane, ...lane, ...lane];
+}
+
+/** v128.const with the same int32 in all four lanes. */
+export function i32x4Const(value: number): number[] {
+  const lane = new Uint8Array(Int32Array.of(value).buffer);
+  return [0xfd, 0x0c, ...lane, ...lane, ...lane, ...lane];
+}
