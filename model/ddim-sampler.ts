@@ -58,7 +58,7 @@ export async function ddimSample(
       const sigma = eta * Math.sqrt(((1 - abarPrev) / (1 - abarT)) * (1 - abarT / abarPrev));
       const direction = Math.sqrt(Math.max(0, 1 - abarPrev - sigma * sigma));
       let next = tf.add(tf.mul(x0, Math.sqrt(abarPrev)), tf.mul(eps, direction));
-      if (sigma > 0 && rng) next = tf.add(next, tf.mul(schedule.noise(x.shape, rng), sigma));
+      if (sigma > 0 && rng) next = tf.add(next, tf.mul(schedule.samplingNoise(x.shape, rng), sigma));
       return next;
     },
     dispose() {},

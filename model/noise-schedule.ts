@@ -13,11 +13,18 @@ import { fillFrameCorrelatedNoise } from './gaussian-noise.js';
 
 /**
  * Correlation between the noise of two frames of one clip (gaussian-noise.ts), part of the
- * forward process: training, sampling and every re-noising (pivot replacement, video to video)
- * draw eps from the same prior. 0 (the default, and models saved before the field existed) =
- * i.i.d. noise.
+ * forward process the model is trained on. 0 (the default, and models saved before the field
+ * existed) = i.i.d. noise.
  */
 const frameCorrelation = z.number().min(0).lt(1).default(0);
+/**
+ * The frame correlation of the noise drawn at inference (a sampler's starting noise, DDIM's eta
+ * noise, the re-noising of pivot replacement and video to video); absent = `frameCorrelation`.
+ * Set above the training value it lowers the "temperature" of what differs between frames: a
+ * model then starts from frames that differ less than it learnt to expect, and keeps objects
+ * more alike across frames (measured for the shipped model in its README).
+ */
+const samplingFrameCorrelation = z.number().min(0).lt(1).optional();
 
 export const NoiseScheduleConfig = z.discriminatedUnion('kind', [
   /**
@@ -31,6 +38,7 @@ export const NoiseScheduleConfig = z.discriminatedUnion('kind', [
     betaStart: z.number().positive().lt(1).default(1e-4),
     betaEnd: z.number().positive().lt(1).default(0.02),
     frameCorrelation,
+    samplingFrameCorrelation,
   }),
   /**
    * Cosine schedule (Nichol & Dhariwal 2021): abar(t) = f(t)/f(0),
@@ -42,6 +50,7 @@ export const NoiseScheduleConfig = z.discriminatedUnion('kind', [
     offset: z.number().nonnegative().default(0.008),
     maxBeta: z.number().positive().lt(1).default(0.999),
     frameCorrelation,
+    samplingFrameCorrelation,
   }),
 ]);
 export type NoiseScheduleConfig = z.output<typeof NoiseScheduleConfig>;
@@ -81,21 +90,21 @@ export class NoiseSchedule {
   }
 
   /**
-   * eps for clips [B, T, ...] (frames on axis 1) from this process's prior: standard normal,
-   * frames of a clip correlated by `config.frameCorrelation`.
+   * eps for clips [B, T, ...] (frames on axis 1) from this process's prior (the training
+   * noise): standard normal, frames of a clip correlated by `config.frameCorrelation`.
    */
   noise(shape: readonly number[], rng: Rng): tf.Tensor {
-    const [clips = 1, frames = 1] = shape;
-    let n = 1;
-    for (const d of shape) n *= d;
-    const values = fillFrameCorrelatedNoise(
-      new Float32Array(n),
-      clips,
-      frames,
-      this.config.frameCorrelation,
-      rng,
-    );
-    return tf.tensor(values, [...shape], 'float32');
+    return correlatedNoise(shape, this.config.frameCorrelation, rng);
+  }
+
+  /** The frame correlation of inference noise: `samplingFrameCorrelation`, else `frameCorrelation`. */
+  get samplingFrameCorrelation(): number {
+    return this.config.samplingFrameCorrelation ?? this.config.frameCorrelation;
+  }
+
+  /** Like `noise`, with the frames correlated by `samplingFrameCorrelation`: every sampler's noise. */
+  samplingNoise(shape: readonly number[], rng: Rng): tf.Tensor {
+    return correlatedNoise(shape, this.samplingFrameCorrelation, rng);
   }
 
   /** abar[t]; t = -1 means "clean" (abar = 1), the target of the last sampler step. */
@@ -211,4 +220,12 @@ function cosineBetas(config: Extract<NoiseScheduleConfig, { kind: 'cosine' }>): 
   const betas = new Float64Array(config.steps);
   for (let t = 0; t < config.steps; t++) betas[t] = Math.min(1 - f(t + 1) / f(t), config.maxBeta);
   return betas;
+}
+
+function correlatedNoise(shape: readonly number[], frameCorrelation: number, rng: Rng): tf.Tensor {
+  const [clips = 1, frames = 1] = shape;
+  let n = 1;
+  for (const d of shape) n *= d;
+  const values = fillFrameCorrelatedNoise(new Float32Array(n), clips, frames, frameCorrelation, rng);
+  return tf.tensor(values, [...shape], 'float32');
 }

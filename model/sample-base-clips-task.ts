@@ -7,7 +7,10 @@ export interface SampleClipsPayload {
   readonly modelDir: string;
   readonly modelSha256: string;
   readonly requests: readonly SampleRequest[];
-  readonly options: Pick<SampleBaseClipsOptions, 'steps' | 'sampler' | 'guidanceScale' | 'batch'>;
+  readonly options: Pick<
+    SampleBaseClipsOptions,
+    'steps' | 'sampler' | 'guidanceScale' | 'frameCorrelation' | 'batch'
+  >;
 }
 
 export async function sampleClipsTask(payload: SampleClipsPayload): Promise<Clip[]> {

@@ -22,6 +22,11 @@ export interface SampleBaseClipsOptions {
   /** Classifier-free guidance scale (default 3; 1 = no guidance). */
   readonly guidanceScale?: number | undefined;
   /**
+   * Frame correlation of the starting noise, in [0, 1) (default: the schedule's
+   * `samplingFrameCorrelation`).
+   */
+  readonly frameCorrelation?: number | undefined;
+  /**
    * Clip each predicted x0 to [-1, 1] (default true): the training clips live in [-1, 1], and
    * early steps from pure noise divide by a tiny sqrt(abar), so an unclipped x0 estimate can
    * be far outside the data range.
@@ -34,7 +39,8 @@ export interface SampleBaseClipsOptions {
 }
 
 /**
- * Samples clips at the model's training size from pure noise, one per request: noise (the schedule's prior) from
+ * Samples clips at the model's training size from pure noise, one per request: noise (the schedule's
+ * sampling noise) from
  * Rng(deriveSeed(seed, 'base-sample')), so a (prompt, seed) pair gives the same clip whatever
  * else is in the batch. Returns clips in [0, 1] (model output clamped from [-1, 1]).
  */
@@ -66,7 +72,7 @@ export async function sampleBaseClips(
         noise.subarray(k * clipSize, (k + 1) * clipSize),
         1,
         frames,
-        schedule.config.frameCorrelation,
+        options.frameCorrelation ?? schedule.samplingFrameCorrelation,
         new Rng(deriveSeed(r.seed, 'base-sample')),
       );
       ids.set(tokens[start + k]!, k * maxTokens);

@@ -183,6 +183,29 @@ describe('frame-correlated noise prior', () => {
     expect(Math.abs(mean(at(0, 0), at(1, 0)))).toBeLessThan(0.05);
   });
 
+  it('inference noise follows samplingFrameCorrelation, or the training correlation without one', () => {
+    const trained = new NoiseSchedule({ kind: 'cosine', frameCorrelation: 0.8 });
+    expect(trained.samplingFrameCorrelation).toBe(0.8);
+    const shape = [1, 3, 64];
+    const a = trained.noise(shape, new Rng(5));
+    const b = trained.samplingNoise(shape, new Rng(5));
+    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+    const tuned = new NoiseSchedule({
+      kind: 'cosine',
+      frameCorrelation: 0.8,
+      samplingFrameCorrelation: 0.95,
+    });
+    expect(tuned.samplingFrameCorrelation).toBe(0.95);
+    const c = tuned.samplingNoise(shape, new Rng(5));
+    const d = new NoiseSchedule({ kind: 'cosine', frameCorrelation: 0.95 }).noise(shape, new Rng(5));
+    expect(Array.from(c.dataSync())).toEqual(Array.from(d.dataSync()));
+    expect(Array.from(c.dataSync())).not.toEqual(Array.from(a.dataSync()));
+    // Training noise stays at the training correlation.
+    const e = tuned.noise(shape, new Rng(5));
+    expect(Array.from(e.dataSync())).toEqual(Array.from(a.dataSync()));
+    tf.dispose([a, b, c, d, e]);
+  });
+
   it('rejects a correlation outside [0, 1) with the config field named', () => {
     let error: unknown;
     try {

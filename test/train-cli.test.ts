@@ -153,6 +153,40 @@ describe('cascade train-base and cascade sample (cpu, tiny model)', () => {
       expect(a.sample(i).seed).toBe(expected[i]!.seed);
       expect(a.sample(i).clip.data).toEqual(b.sample(i).clip.data);
     }
+
+    // --frame-correlation overrides the starting noise's correlation (the model's is 0.5), in
+    // this thread and on workers alike.
+    const same = await run(sampleCommand, [
+      ...heldout,
+      '--frame-correlation',
+      '0.5',
+      '--out',
+      join(dir, 'same'),
+    ]);
+    expect(same.out).toContain('frame correlation 0.5,');
+    const tunedDir = join(dir, 'tuned');
+    const tuned = await run(sampleCommand, [
+      ...heldout,
+      '--frame-correlation',
+      '0.95',
+      '--workers',
+      '2',
+      '--out',
+      tunedDir,
+    ]);
+    expect(tuned.out).toContain('frame correlation 0.95,');
+    const tunedInline = join(dir, 'tuned-inline');
+    expect(
+      (await run(sampleCommand, [...heldout, '--frame-correlation', '0.95', '--out', tunedInline])).code,
+    ).toBe(0);
+    const s = await loadShapesSet(join(dir, 'same', 'samples.shapes.gz'));
+    const t = await loadShapesSet(join(tunedDir, 'samples.shapes.gz'));
+    const u = await loadShapesSet(join(tunedInline, 'samples.shapes.gz'));
+    for (let i = 0; i < 3; i++) {
+      expect(s.sample(i).clip.data).toEqual(b.sample(i).clip.data);
+      expect(t.sample(i).clip.data).toEqual(u.sample(i).clip.data);
+      expect(t.sample(i).clip.data).not.toEqual(b.sample(i).clip.data);
+    }
   });
 
   it('rejects bad flags with the flag named, before training', async () => {

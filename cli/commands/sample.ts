@@ -44,6 +44,10 @@ Options:
   --steps N          sampler steps (default 50)
   --sampler NAME     ddim | dpm-solver (default ddim)
   --guidance X       classifier-free guidance scale (default 3; 1 = off)
+  --frame-correlation X
+                     correlation in [0, 1) of the starting noise of two frames of a clip
+                     (default: the model's schedule.samplingFrameCorrelation, else the
+                     frameCorrelation it was trained with)
   --workers N        worker threads sampling in parallel (0 = in this thread; default 0)
   --frames N         frames shown per clip on the sheet (default 8)
   --sheet-clips N    clips shown on the sheet, the first N (default 64)
@@ -61,6 +65,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
     steps: { type: 'string' },
     sampler: { type: 'string' },
     guidance: { type: 'string' },
+    'frame-correlation': { type: 'string' },
     workers: { type: 'string' },
     frames: { type: 'string' },
     'sheet-clips': { type: 'string' },
@@ -88,6 +93,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
     });
   }
   const guidance = numberFlag(values.guidance, 'guidance', 0, 50) ?? 3;
+  const frameCorrelation = numberFlag(values['frame-correlation'], 'frame-correlation', 0, 0.999);
   const outDir = resolve(values.out ?? 'samples');
   const steps = intFlag(values.steps, 'steps', 1, 1000) ?? 50;
   const workers = intFlag(values.workers, 'workers', 0, 64) ?? 0;
@@ -99,13 +105,15 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   const config = await readModelConfig(modelDir);
   const { frames, height, width } = config.architecture;
   const requests = requestsFor({ frames, aspect: width / height });
+  const correlation =
+    frameCorrelation ?? config.schedule.samplingFrameCorrelation ?? config.schedule.frameCorrelation;
   const controller = new AbortController();
   const release = onInterrupt(() => controller.abort());
   let clips: Clip[];
   try {
     const compute = await startSampling(modelDir, config.weights.sha256, workers, values.backend);
     process.stdout.write(
-      `Sampling ${requests.length} clip(s) of ${frames}x${height}x${width} with ${sampler}, ${steps} steps, guidance ${guidance}, backend ${compute.backend}${workers > 0 ? `, ${workers} worker(s)` : ''}\n`,
+      `Sampling ${requests.length} clip(s) of ${frames}x${height}x${width} with ${sampler}, ${steps} steps, guidance ${guidance}, frame correlation ${correlation}, backend ${compute.backend}${workers > 0 ? `, ${workers} worker(s)` : ''}\n`,
     );
     const started = performance.now();
     try {
@@ -113,6 +121,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
         steps,
         sampler,
         guidanceScale: guidance,
+        frameCorrelation,
         signal: controller.signal,
         onProgress: (done, total) => process.stdout.write(`  ${done}/${total} clips\n`),
       });
@@ -248,7 +257,7 @@ async function startSampling(
   return {
     backend: backend.name,
     async sample(requests, options) {
-      const { steps, sampler, guidanceScale, signal, onProgress } = options;
+      const { steps, sampler, guidanceScale, frameCorrelation, signal, onProgress } = options;
       const chunks: SampleRequest[][] = [];
       for (let i = 0; i < requests.length; i += CHUNK) {
         chunks.push(requests.slice(i, i + CHUNK).map(({ prompt, seed }) => ({ prompt, seed })));
@@ -260,7 +269,7 @@ async function startSampling(
             modelDir,
             modelSha256: sha256,
             requests: chunk,
-            options: { steps, sampler, guidanceScale, batch: CHUNK },
+            options: { steps, sampler, guidanceScale, frameCorrelation, batch: CHUNK },
           };
           const clips = await pool.run<Clip[]>(task, payload, { signal });
           done += clips.length;
