@@ -17,6 +17,11 @@ export interface ModelDescriptor {
   readonly domain: 'shapes';
   /** sha256 of the weights file, recorded in manifests. */
   readonly sha256: string;
+  /**
+   * Frame correlation of the noise the samplers draw (config.json `schedule`): it shapes the
+   * pixels as much as the weights do, so each clip's plan hash includes it.
+   */
+  readonly samplingFrameCorrelation: number;
   /** Learned cascade upsamplers shipped beside the base, if any ('tuned' mode needs them). */
   readonly upsamplers: { readonly dir: string; readonly sha256: string } | undefined;
   readonly defaults: Readonly<ClipSettings>;

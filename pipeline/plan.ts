@@ -242,6 +242,7 @@ export function planJob(job: Job, context: PlanContext): JobPlan {
 
     const planHash = sha256Json({
       model: model.sha256,
+      samplingFrameCorrelation: model.samplingFrameCorrelation,
       upsamplers: mode === 'tuned' ? model.upsamplers?.sha256 : undefined,
       prompt: clip.prompt,
       seed,

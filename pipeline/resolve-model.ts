@@ -62,6 +62,7 @@ export async function resolveModel(
     frames: config.training.frames,
     domain: 'shapes',
     sha256: config.weights.sha256,
+    samplingFrameCorrelation: config.schedule.samplingFrameCorrelation ?? config.schedule.frameCorrelation,
     upsamplers: undefined,
     defaults: await readRenderDefaults(dir),
   };

@@ -16,6 +16,7 @@ const model: ModelDescriptor = {
   frames: 16,
   domain: 'shapes',
   sha256: 'a'.repeat(64),
+  samplingFrameCorrelation: 0.8,
   upsamplers: undefined,
   defaults: { fps: 12, guidance: 2.5 },
 };
@@ -105,6 +106,13 @@ describe('planJob', () => {
     const c = plan({ ...good, clips: [{ ...good.clips[0]!, steps: 21 }, good.clips[1]!] });
     expect(c.clips[0]!.planHash).not.toBe(a.clips[0]!.planHash);
     expect(c.clips[1]!.planHash).toBe(a.clips[1]!.planHash);
+    // The model's inference noise changes every clip's pixels, so every hash.
+    const retuned = planJob(validateJob(good), {
+      model: { ...model, samplingFrameCorrelation: 0.98 },
+      baseDir: dir,
+    });
+    for (let i = 0; i < a.clips.length; i++)
+      expect(retuned.clips[i]!.planHash).not.toBe(a.clips[i]!.planHash);
   });
 });
 
