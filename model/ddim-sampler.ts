@@ -10,6 +10,8 @@ export interface DdimOptions extends SamplerOptions {
   readonly eta?: number | undefined;
   /** Seed of the per-step noise; required when eta > 0. */
   readonly seed?: number | undefined;
+  /** Frame correlation of the per-step noise (default: the schedule's `samplingFrameCorrelation`). */
+  readonly frameCorrelation?: number | undefined;
 }
 
 /**
@@ -58,7 +60,8 @@ export async function ddimSample(
       const sigma = eta * Math.sqrt(((1 - abarPrev) / (1 - abarT)) * (1 - abarT / abarPrev));
       const direction = Math.sqrt(Math.max(0, 1 - abarPrev - sigma * sigma));
       let next = tf.add(tf.mul(x0, Math.sqrt(abarPrev)), tf.mul(eps, direction));
-      if (sigma > 0 && rng) next = tf.add(next, tf.mul(schedule.samplingNoise(x.shape, rng), sigma));
+      if (sigma > 0 && rng)
+        next = tf.add(next, tf.mul(schedule.samplingNoise(x.shape, rng, options.frameCorrelation), sigma));
       return next;
     },
     dispose() {},

@@ -102,9 +102,16 @@ export class NoiseSchedule {
     return this.config.samplingFrameCorrelation ?? this.config.frameCorrelation;
   }
 
-  /** Like `noise`, with the frames correlated by `samplingFrameCorrelation`: every sampler's noise. */
-  samplingNoise(shape: readonly number[], rng: Rng): tf.Tensor {
-    return correlatedNoise(shape, this.samplingFrameCorrelation, rng);
+  /**
+   * Like `noise`, with the frames correlated by `frameCorrelation` (default
+   * `samplingFrameCorrelation`): every sampler's noise.
+   */
+  samplingNoise(
+    shape: readonly number[],
+    rng: Rng,
+    frameCorrelation = this.samplingFrameCorrelation,
+  ): tf.Tensor {
+    return correlatedNoise(shape, frameCorrelation, rng);
   }
 
   /** abar[t]; t = -1 means "clean" (abar = 1), the target of the last sampler step. */

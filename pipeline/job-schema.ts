@@ -52,6 +52,11 @@ export const clipSettingsShape = {
   steps: int('denoising steps of the full schedule', 1, 1000).optional(),
   eta: num('DDIM stochasticity: 0 is deterministic', 0, 1).optional(),
   guidance: num('classifier-free guidance scale; 1 disables it', 0, 30).optional(),
+  frameCorrelation: num(
+    "correlation of the sampling noise between frames: higher keeps the frames more alike; default: the model's",
+    0,
+    0.999,
+  ).optional(),
   k: int('pivot replacement: the step of 1000 where upper stages start', 1, 999).optional(),
   upsampleFilter: choice(UPSAMPLE_FILTERS).optional(),
   input: inputVideoSchema.optional(),

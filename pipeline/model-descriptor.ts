@@ -18,8 +18,8 @@ export interface ModelDescriptor {
   /** sha256 of the weights file, recorded in manifests. */
   readonly sha256: string;
   /**
-   * Frame correlation of the noise the samplers draw (config.json `schedule`): it shapes the
-   * pixels as much as the weights do, so each clip's plan hash includes it.
+   * Frame correlation of the noise the samplers draw (config.json `schedule`): a clip's
+   * `frameCorrelation` when neither the job nor the preset's defaults set one.
    */
   readonly samplingFrameCorrelation: number;
   /** Learned cascade upsamplers shipped beside the base, if any ('tuned' mode needs them). */

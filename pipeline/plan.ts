@@ -82,6 +82,8 @@ export interface ClipPlan {
   readonly steps: number;
   readonly eta: number;
   readonly guidance: number;
+  /** Frame correlation of every sampling noise of the clip (starting noise, eta, re-noising). */
+  readonly frameCorrelation: number;
   readonly k: number;
   readonly upsampleFilter: UpsampleFilter;
   readonly input: { readonly path: string; readonly strength: number } | undefined;
@@ -207,6 +209,20 @@ export function planJob(job: Job, context: PlanContext): JobPlan {
     }
     if (settings.k > 999 || settings.k < 1) fail(`${at}.k`, `must be from 1 to 999, got ${settings.k}.`);
 
+    const frameCorrelation =
+      clip.frameCorrelation ??
+      job.defaults?.frameCorrelation ??
+      model.defaults.frameCorrelation ??
+      model.samplingFrameCorrelation;
+    sources.frameCorrelation =
+      clip.frameCorrelation !== undefined
+        ? 'clip'
+        : job.defaults?.frameCorrelation !== undefined
+          ? 'defaults'
+          : model.defaults.frameCorrelation !== undefined
+            ? 'preset'
+            : 'derived';
+
     const input = clip.input ?? job.defaults?.input;
     if (input) sources.input = clip.input ? 'clip' : 'defaults';
     const resolvedInput = input
@@ -242,12 +258,12 @@ export function planJob(job: Job, context: PlanContext): JobPlan {
 
     const planHash = sha256Json({
       model: model.sha256,
-      samplingFrameCorrelation: model.samplingFrameCorrelation,
       upsamplers: mode === 'tuned' ? model.upsamplers?.sha256 : undefined,
       prompt: clip.prompt,
       seed,
       frames,
       ...settings,
+      frameCorrelation,
       input: resolvedInput,
       stages,
       outputs: outputs.map((o) => ({ path: o.relativePath, settings: o.settings })),
@@ -261,6 +277,7 @@ export function planJob(job: Job, context: PlanContext): JobPlan {
       seed,
       frames,
       ...settings,
+      frameCorrelation,
       input: resolvedInput,
       height,
       width,

@@ -5,8 +5,8 @@ import { runClipSampler } from './run-clip-sampler.js';
 
 /**
  * Tuning-free Self-Cascade (paper, section 3.2; DESIGN.md 2.3): pivot = bilinear 2x spatial
- * upsample of the previous clean sample; fresh noise (`schedule.samplingNoise`, frame-correlated
- * as the model's inference noise is) takes it to step K,
+ * upsample of the previous clean sample; fresh noise (`schedule.samplingNoise`, frames
+ * correlated by the clip's `frameCorrelation`) takes it to step K,
  * zK = sqrt(abar[K]) pivot + sqrt(1 - abar[K]) eps, and the same frozen base denoises K -> 0
  * at the new size. The pivot is used once, at K; it is not rescaled on later steps.
  */
@@ -24,7 +24,7 @@ export const pivotReplacement: CascadeUpscaler<'pivot-replacement'> = async (pre
     // Half-pixel centres: each low-res pixel covers exactly 2x2 high-res pixels.
     const up = tf.image.resizeBilinear(folded, [stage.height, stage.width], false, true);
     const pivot = tf.reshape(up, [batch, frames, stage.height, stage.width, 3]);
-    const eps = model.schedule.samplingNoise(pivot.shape, rng);
+    const eps = model.schedule.samplingNoise(pivot.shape, rng, clip.frameCorrelation);
     return model.schedule.qSample(pivot, clip.k, eps) as tf.Tensor5D;
   });
   try {

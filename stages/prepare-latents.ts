@@ -26,13 +26,16 @@ export async function prepareLatents(input: Clip | undefined, context: ModelStag
   const lastStep = model.schedule.steps - 1;
   let latents: Latents;
   if (!input || !clip.input) {
-    latents = { state: model.schedule.samplingNoise(shape, rng) as tf.Tensor5D, startStep: undefined };
+    latents = {
+      state: model.schedule.samplingNoise(shape, rng, clip.frameCorrelation) as tf.Tensor5D,
+      startStep: undefined,
+    };
   } else {
     const startStep = Math.max(1, Math.min(lastStep, Math.round(clip.input.strength * lastStep)));
     const resized = resampleClip(input, base.height, base.width, 'lanczos');
     const state = tf.tidy(() => {
       const x0 = tf.sub(tf.mul(tf.tensor(resized.data, shape, 'float32'), 2), 1);
-      const eps = model.schedule.samplingNoise(shape, rng);
+      const eps = model.schedule.samplingNoise(shape, rng, clip.frameCorrelation);
       return model.schedule.qSample(x0, startStep, eps) as tf.Tensor5D;
     });
     latents = { state, startStep };

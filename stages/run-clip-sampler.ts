@@ -6,7 +6,8 @@ import { guidedDenoiser, type InjectionsFor } from '../model/guided-denoiser.js'
 import type { ModelStageContext, StageName } from './stage-context.js';
 
 /**
- * Denoises `state` from `startStep` to clean with the clip's sampler, steps, eta and guidance,
+ * Denoises `state` from `startStep` to clean with the clip's sampler, steps, eta (its noise
+ * frame-correlated as the clip says) and guidance,
  * using the frozen base (plus per-step feature injections for the tuned cascade). Shared by the
  * base stage and every cascade stage, so all stages sample the same way.
  */
@@ -45,7 +46,12 @@ export async function runClipSampler(
         }),
     };
     return clip.sampler === 'ddim'
-      ? await ddimSample(denoise, state, model.schedule, { ...options, eta: clip.eta, seed })
+      ? await ddimSample(denoise, state, model.schedule, {
+          ...options,
+          eta: clip.eta,
+          seed,
+          frameCorrelation: clip.frameCorrelation,
+        })
       : await dpmSolverSample(denoise, state, model.schedule, options);
   } finally {
     tokens.dispose();

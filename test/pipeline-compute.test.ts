@@ -59,6 +59,22 @@ describe('computeClip with a tiny random-weight model', () => {
     expect(Buffer.from(a.clip.data.buffer).equals(Buffer.from(other.clip.data.buffer))).toBe(false);
   });
 
+  it("draws the clip's noise at its frameCorrelation (the model's by default)", async () => {
+    const bytes = (c: { data: Float32Array }) =>
+      Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength);
+    const byDefault = clipPlan({ scale: 2 });
+    expect(byDefault.frameCorrelation).toBe(descriptor.samplingFrameCorrelation);
+    const a = await computeClip(byDefault, model);
+    const same = await computeClip(
+      clipPlan({ scale: 2, frameCorrelation: descriptor.samplingFrameCorrelation }),
+      model,
+    );
+    expect(bytes(same.clip).equals(bytes(a.clip))).toBe(true);
+    const other = await computeClip(clipPlan({ scale: 2, frameCorrelation: 0.9 }), model);
+    expect(bytes(other.stageOutputs[0]!).equals(bytes(a.stageOutputs[0]!))).toBe(false);
+    expect(bytes(other.clip).equals(bytes(a.clip))).toBe(false);
+  });
+
   it('direct mode samples once at the target size; upsample mode resizes the base output', async () => {
     const direct = await computeClip(clipPlan({ scale: 2, mode: 'direct' }), model);
     expect([direct.clip.height, direct.stageOutputs.length]).toEqual([16, 0]);

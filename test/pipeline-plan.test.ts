@@ -106,13 +106,29 @@ describe('planJob', () => {
     const c = plan({ ...good, clips: [{ ...good.clips[0]!, steps: 21 }, good.clips[1]!] });
     expect(c.clips[0]!.planHash).not.toBe(a.clips[0]!.planHash);
     expect(c.clips[1]!.planHash).toBe(a.clips[1]!.planHash);
-    // The model's inference noise changes every clip's pixels, so every hash.
+    // The frame correlation of the sampling noise: the model's unless a clip or the defaults set
+    // one; it changes every affected clip's pixels, so their hashes.
+    expect(a.clips.map((c) => [c.frameCorrelation, c.sources.frameCorrelation])).toEqual([
+      [0.8, 'derived'],
+      [0.8, 'derived'],
+    ]);
     const retuned = planJob(validateJob(good), {
       model: { ...model, samplingFrameCorrelation: 0.98 },
       baseDir: dir,
     });
+    expect(retuned.clips[0]!.frameCorrelation).toBe(0.98);
     for (let i = 0; i < a.clips.length; i++)
       expect(retuned.clips[i]!.planHash).not.toBe(a.clips[i]!.planHash);
+    const perClip = plan({
+      ...good,
+      defaults: { ...good.defaults, frameCorrelation: 0.9 },
+      clips: [{ ...good.clips[0]!, frameCorrelation: 0.95 }, good.clips[1]!],
+    });
+    expect(perClip.clips.map((c) => [c.frameCorrelation, c.sources.frameCorrelation])).toEqual([
+      [0.95, 'clip'],
+      [0.9, 'defaults'],
+    ]);
+    expect(perClip.clips[1]!.planHash).not.toBe(a.clips[1]!.planHash);
   });
 });
 

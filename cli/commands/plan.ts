@@ -47,6 +47,7 @@ export async function planCommand(argv: string[]): Promise<number> {
       'steps',
       'eta',
       'guidance',
+      'frameCorrelation',
       'k',
       'upsampleFilter',
     ] as const;
