@@ -1,3 +1,4 @@
+import { CascadeError } from '../../util/cascade-error.js';
 import { tf } from '../tf.js';
 import { type KernelScope, withKernelScope } from './kernel-scope.js';
 import { type SimdKernels, simdKernels } from './simd-kernels.js';
@@ -77,14 +78,20 @@ interface Heap {
 
 function heapOf(scope: KernelScope): Heap {
   const simd = simdKernels(scope.backend);
-  if (simd === undefined) throw new Error('The fused GroupNorm kernels need the wasm SIMD routines.');
+  if (simd === undefined) {
+    throw new CascadeError(
+      'INTERNAL',
+      'The fused GroupNorm kernels ran without the wasm SIMD routines; callers check fusedGroupNormRuns first.',
+    );
+  }
   return { simd, scope, at: (info) => scope.heapIndex(info) * 4 };
 }
 
 /**
  * Per (sample, group): the mean and 1 / sqrt(variance + epsilon). `sums` is scratch of 2C floats.
- * Each channel is summed shifted by its value at the sample's first position (near the mean, so
- * the variance is exact even for a large mean); the shifts are undone in float64.
+ * Each channel is summed shifted by its value at the sample's first position (a value near the
+ * mean, so a large mean does not cancel the variance's digits away); the shifts are undone in
+ * float64.
  */
 function groupStats(
   heap: Heap,

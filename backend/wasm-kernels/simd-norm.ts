@@ -114,7 +114,7 @@ function sigmoidCode(z: number, t: number, n: number): number[] {
 /**
  * shiftedSums(x, rows, cBytes, ref, sum, sq): `d = x[r] - ref; sum += d; sq += d * d` per
  * channel over the rows. Shifting by a value near the mean (the caller passes the sample's
- * first row) keeps the variance exact when the mean is large against the spread.
+ * first row) keeps the variance accurate when the mean is large against the spread.
  */
 export function shiftedSumsBody(): number[] {
   const [x, rows, cBytes, ref, sum, sq] = [0, 1, 2, 3, 4, 5];
