@@ -52,17 +52,17 @@ export async function planCommand(argv: string[]): Promise<number> {
       'upsampleFilter',
     ] as const;
     for (const f of fields)
-      lines.push(`  ${f.padEnd(15)} ${String(clip[f]).padEnd(12)} (${clip.sources[f] ?? 'builtin'})`);
+      lines.push(`  ${f.padEnd(16)} ${String(clip[f]).padEnd(12)} (${clip.sources[f] ?? 'builtin'})`);
     if (clip.input)
       lines.push(
-        `  ${'input'.padEnd(15)} ${clip.input.path} at strength ${clip.input.strength} (${clip.sources.input})`,
+        `  ${'input'.padEnd(16)} ${clip.input.path} at strength ${clip.input.strength} (${clip.sources.input})`,
       );
     lines.push(
-      `  stages          ${clip.stages.map((s) => `${s.kind === 'base' ? 'base' : s.kind} ${s.width}x${s.height}`).join(' -> ')}`,
+      `  stages           ${clip.stages.map((s) => `${s.kind === 'base' ? 'base' : s.kind} ${s.width}x${s.height}`).join(' -> ')}`,
     );
     for (const o of clip.outputs) {
       lines.push(
-        `  output          ${o.relativePath} (${o.settings.preset}, ${o.settings.pixelFormat}${o.settings.lossless ? ', lossless' : ''})`,
+        `  output           ${o.relativePath} (${o.settings.preset}, ${o.settings.pixelFormat}${o.settings.lossless ? ', lossless' : ''})`,
       );
     }
   }
