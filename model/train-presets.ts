@@ -85,11 +85,11 @@ export const SHAPES_BASE_ARCHITECTURE = 'shapes-16';
 /**
  * Training defaults of the shipped shapes base model (presets/models/shapes-base/README.md):
  * single frames of 32 clips for 2000 steps (composition), then 4-frame and 8-frame windows of 8
- * clips, then whole clips; frame-correlated noise (0.8); ~105 minutes with 2 workers on a 2-core
- * machine (the shipped run stopped at step 4503 at its deadline).
+ * clips, then 2000 steps of whole clips; frame-correlated noise (0.8); ~98 minutes with 2
+ * workers on a 2-core machine.
  */
 export const SHAPES_BASE_TRAINING: Omit<TrainBaseConfigInput, 'architecture'> = {
-  steps: 4600,
+  steps: 5800,
   frameCurriculum: [
     { untilStep: 2000, frames: 1, batchSize: 32 },
     { untilStep: 3000, frames: 4 },
