@@ -5,6 +5,7 @@ import {
   GROUP_NORM_GRAD,
   type GroupNormAttrs,
 } from '../backend/wasm-kernels/group-norm.js';
+import { CascadeError } from '../util/cascade-error.js';
 import { onesInit, type ParamLookup, type ParamSpec, zerosInit } from './param-spec.js';
 import { silu as siluOp } from './silu.js';
 
@@ -56,7 +57,7 @@ export function groupNormAct(
 ): tf.Tensor {
   const { scale, shift, silu = false, epsilon = 1e-5 } = options;
   if ((scale === undefined) !== (shift === undefined)) {
-    throw new TypeError('groupNormAct: give both scale and shift, or neither.');
+    throw new CascadeError('BAD_ARGUMENT', 'groupNormAct: give both scale and shift, or neither.');
   }
   const attrs: GroupNormAttrs = { groups, epsilon, silu };
   if (!fusedGroupNormRuns(x, groups)) {
