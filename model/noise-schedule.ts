@@ -97,9 +97,9 @@ export class NoiseSchedule {
     return correlatedNoise(shape, this.config.frameCorrelation, rng);
   }
 
-  /** The frame correlation of inference noise: `samplingFrameCorrelation`, else `frameCorrelation`. */
+  /** The frame correlation of inference noise (see samplingFrameCorrelationOf). */
   get samplingFrameCorrelation(): number {
-    return this.config.samplingFrameCorrelation ?? this.config.frameCorrelation;
+    return samplingFrameCorrelationOf(this.config);
   }
 
   /**
@@ -227,6 +227,11 @@ function cosineBetas(config: Extract<NoiseScheduleConfig, { kind: 'cosine' }>): 
   const betas = new Float64Array(config.steps);
   for (let t = 0; t < config.steps; t++) betas[t] = Math.min(1 - f(t + 1) / f(t), config.maxBeta);
   return betas;
+}
+
+/** The frame correlation of a model's inference noise: `samplingFrameCorrelation`, else `frameCorrelation`. */
+export function samplingFrameCorrelationOf(config: NoiseScheduleConfig): number {
+  return config.samplingFrameCorrelation ?? config.frameCorrelation;
 }
 
 function correlatedNoise(shape: readonly number[], frameCorrelation: number, rng: Rng): tf.Tensor {

@@ -149,12 +149,19 @@ export function planJob(job: Job, context: PlanContext): JobPlan {
   const clips = job.clips.map((clip, index): ClipPlan => {
     const at = `clips.${index}`;
     const sources: Record<string, ValueSource> = {};
-    const pick = <K extends (typeof SETTING_KEYS)[number]>(key: K): NonNullable<ClipSettings[K]> => {
+    /** clip > job defaults > model preset > `last` (the built-in value unless given). */
+    const pick = <K extends (typeof SETTING_KEYS)[number] | 'frameCorrelation'>(
+      key: K,
+      last: [ValueSource, ClipSettings[K]] = [
+        'builtin',
+        BUILTIN_CLIP_SETTINGS[key as keyof typeof BUILTIN_CLIP_SETTINGS] as ClipSettings[K],
+      ],
+    ): NonNullable<ClipSettings[K]> => {
       const chain: [ValueSource, ClipSettings[K] | undefined][] = [
         ['clip', clip[key]],
         ['defaults', job.defaults?.[key]],
         ['preset', model.defaults[key]],
-        ['builtin', BUILTIN_CLIP_SETTINGS[key] as ClipSettings[K]],
+        last,
       ];
       const found = chain.find(([, v]) => v !== undefined)!;
       sources[key] = found[0];
@@ -209,19 +216,7 @@ export function planJob(job: Job, context: PlanContext): JobPlan {
     }
     if (settings.k > 999 || settings.k < 1) fail(`${at}.k`, `must be from 1 to 999, got ${settings.k}.`);
 
-    const frameCorrelation =
-      clip.frameCorrelation ??
-      job.defaults?.frameCorrelation ??
-      model.defaults.frameCorrelation ??
-      model.samplingFrameCorrelation;
-    sources.frameCorrelation =
-      clip.frameCorrelation !== undefined
-        ? 'clip'
-        : job.defaults?.frameCorrelation !== undefined
-          ? 'defaults'
-          : model.defaults.frameCorrelation !== undefined
-            ? 'preset'
-            : 'derived';
+    const frameCorrelation = pick('frameCorrelation', ['derived', model.samplingFrameCorrelation]);
 
     const input = clip.input ?? job.defaults?.input;
     if (input) sources.input = clip.input ? 'clip' : 'defaults';

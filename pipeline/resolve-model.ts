@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { readModelConfig } from '../model/model-files.js';
+import { samplingFrameCorrelationOf } from '../model/noise-schedule.js';
 import { CascadeError, isCascadeError } from '../util/cascade-error.js';
 import { packageInfo } from '../util/package-info.js';
 import { clipSettingsSchema } from './job-schema.js';
@@ -62,7 +63,7 @@ export async function resolveModel(
     frames: config.training.frames,
     domain: 'shapes',
     sha256: config.weights.sha256,
-    samplingFrameCorrelation: config.schedule.samplingFrameCorrelation ?? config.schedule.frameCorrelation,
+    samplingFrameCorrelation: samplingFrameCorrelationOf(config.schedule),
     upsamplers: undefined,
     defaults: await readRenderDefaults(dir),
   };

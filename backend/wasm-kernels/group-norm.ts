@@ -244,14 +244,15 @@ function groupNormGrad(args: {
     const f32 = scope.backend.wasm.HEAPF32;
     const vAt = heap.at(vectors);
     const vIndex = vAt / 4;
-    const [aAt, bAt, sumAt, sumXAt, pAt, qAt, cAt] = [0, 1, 2, 3, 4, 5, 6].map((j) => vAt + j * cBytes) as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
+    const slot = (j: number): number => vAt + j * cBytes;
+    const [aAt, bAt, sumAt, sumXAt, pAt, qAt, cAt] = [
+      slot(0),
+      slot(1),
+      slot(2),
+      slot(3),
+      slot(4),
+      slot(5),
+      slot(6),
     ];
     const dgamma = new Float64Array(c);
     const dbeta = new Float64Array(c);

@@ -10,6 +10,7 @@ import { saveShapesSet } from '../../data/save-shapes-set.js';
 import type { Scene } from '../../data/scene.js';
 import { SHAPES_SET_EXTENSION } from '../../data/shapes-set-format.js';
 import { loadModelDir, readModelConfig } from '../../model/model-files.js';
+import { samplingFrameCorrelationOf } from '../../model/noise-schedule.js';
 import {
   type SampleBaseClipsOptions,
   type SampleRequest,
@@ -105,8 +106,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   const config = await readModelConfig(modelDir);
   const { frames, height, width } = config.architecture;
   const requests = requestsFor({ frames, aspect: width / height });
-  const correlation =
-    frameCorrelation ?? config.schedule.samplingFrameCorrelation ?? config.schedule.frameCorrelation;
+  const correlation = frameCorrelation ?? samplingFrameCorrelationOf(config.schedule);
   const controller = new AbortController();
   const release = onInterrupt(() => controller.abort());
   let clips: Clip[];
