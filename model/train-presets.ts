@@ -84,16 +84,16 @@ export const SHAPES_BASE_ARCHITECTURE = 'shapes-16';
 
 /**
  * Training defaults of the shipped shapes base model (presets/models/shapes-base/README.md):
- * single frames of 32 clips for 2000 steps (composition), then 4-frame and 8-frame windows of 8
- * clips, then 2000 steps of whole clips; frame-correlated noise (0.8); ~98 minutes with 2
- * workers on a 2-core machine.
+ * single frames of 32 clips for 4000 steps (composition), then 500 steps each of 4-frame and
+ * 8-frame windows of 8 clips, then 2000 steps of whole clips; frame-correlated noise (0.8); ~95
+ * minutes with 2 workers on a 2-core machine.
  */
 export const SHAPES_BASE_TRAINING: Omit<TrainBaseConfigInput, 'architecture'> = {
-  steps: 5800,
+  steps: 7000,
   frameCurriculum: [
-    { untilStep: 2000, frames: 1, batchSize: 32 },
-    { untilStep: 3000, frames: 4 },
-    { untilStep: 3800, frames: 8 },
+    { untilStep: 4000, frames: 1, batchSize: 32 },
+    { untilStep: 4500, frames: 4 },
+    { untilStep: 5000, frames: 8 },
   ],
   batchSize: 8,
   learningRate: { peak: 2e-3, warmupSteps: 100, minRatio: 0.2 },
