@@ -149,13 +149,10 @@ export function planJob(job: Job, context: PlanContext): JobPlan {
   const clips = job.clips.map((clip, index): ClipPlan => {
     const at = `clips.${index}`;
     const sources: Record<string, ValueSource> = {};
-    /** clip > job defaults > model preset > `last` (the built-in value unless given). */
+    /** clip > job defaults > model preset > `last` (a built-in or derived value). */
     const pick = <K extends (typeof SETTING_KEYS)[number] | 'frameCorrelation'>(
       key: K,
-      last: [ValueSource, ClipSettings[K]] = [
-        'builtin',
-        BUILTIN_CLIP_SETTINGS[key as keyof typeof BUILTIN_CLIP_SETTINGS] as ClipSettings[K],
-      ],
+      last: [ValueSource, ClipSettings[K]],
     ): NonNullable<ClipSettings[K]> => {
       const chain: [ValueSource, ClipSettings[K] | undefined][] = [
         ['clip', clip[key]],
@@ -167,7 +164,9 @@ export function planJob(job: Job, context: PlanContext): JobPlan {
       sources[key] = found[0];
       return found[1] as NonNullable<ClipSettings[K]>;
     };
-    const settings = Object.fromEntries(SETTING_KEYS.map((k) => [k, pick(k)])) as {
+    const settings = Object.fromEntries(
+      SETTING_KEYS.map((k) => [k, pick(k, ['builtin', BUILTIN_CLIP_SETTINGS[k]])]),
+    ) as {
       [K in (typeof SETTING_KEYS)[number]]: NonNullable<ClipSettings[K]>;
     };
 
