@@ -113,6 +113,14 @@ export const TrainBaseConfig = z.strictObject({
       }),
     )
     .default([]),
+  /**
+   * Start from a saved model's weights instead of a random init: fine-tuning, e.g. the shipped
+   * base on your own footage. `model` is the model folder (config.json + model.safetensors),
+   * `sha256` its weights' checksum (the replicas refuse other weights, so the config names
+   * exactly what the run started from). The run's architecture must be the model's. The
+   * optimiser state starts fresh; the EMA starts at these weights.
+   */
+  init: z.strictObject({ model: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
   /** Share of examples trained with the null (all-PAD) prompt, for classifier-free guidance. */
   promptDropout: z.number().min(0).max(1).default(0.1),
   seed: z.number().int().min(0).max(0xffffffff).default(0),

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { claimUnit, type GradientExchange, sumUnits, unitSlot } from '../backend/gradient-exchange.js';
 import { tf } from '../backend/tf.js';
 import { CascadeError } from '../util/cascade-error.js';
@@ -8,9 +9,16 @@ import { Ema } from './ema.js';
 import { fillFrameCorrelatedNoise } from './gaussian-noise.js';
 import { learningRateAt } from './lr-schedule.js';
 import { minSnrWeight } from './min-snr-weight.js';
+import { loadModelDir } from './model-files.js';
 import { NoiseSchedule } from './noise-schedule.js';
 import { sizeOf } from './param-spec.js';
-import { batchSizeRange, type ResolvedTrainConfig, stepUnits, unitsPerStep } from './train-config.js';
+import {
+  batchSizeRange,
+  type ResolvedTrainConfig,
+  stepUnits,
+  type TrainBaseConfig,
+  unitsPerStep,
+} from './train-config.js';
 import { createTrainDataSource, type TrainDataSource } from './train-data-source.js';
 import { layoutSlice, type TrainParamLayout, trainParamLayout } from './train-param-layout.js';
 import { VideoUNet, videoUNetParamSpecs } from './video-unet.js';
@@ -165,7 +173,10 @@ export class TrainReplica {
       // Stream numbering by the largest batch of the run, so phases never reuse examples.
       batchSize: batchSizeRange(config).max,
     });
-    const unet = VideoUNet.create(architecture, { seed: deriveSeed(config.seed, 'init'), trainable: true });
+    const unet =
+      config.init && !options.state
+        ? await initialWeights(resolved, config.init)
+        : VideoUNet.create(architecture, { seed: deriveSeed(config.seed, 'init'), trainable: true });
     try {
       return new TrainReplica(resolved, unet, data, options);
     } catch (error) {
@@ -393,4 +404,30 @@ interface Batch {
   readonly t: Int32Array;
   /** Frames per clip (the curriculum phase's). */
   readonly frames: number;
+}
+
+/**
+ * The trainable UNet of a fine-tuning run: the `init` model's weights, refused (BAD_ARGUMENT)
+ * unless they are the checksum the config names and the model's architecture is the run's.
+ */
+async function initialWeights(
+  resolved: ResolvedTrainConfig,
+  init: NonNullable<TrainBaseConfig['init']>,
+): Promise<VideoUNet> {
+  const { unet, config } = await loadModelDir(init.model, { trainable: true });
+  const problem =
+    config.weights.sha256 !== init.sha256
+      ? `holds weights with sha256 ${config.weights.sha256}, but the run starts from ${init.sha256}`
+      : !isDeepStrictEqual(config.architecture, resolved.architecture)
+        ? "has another architecture than the run's"
+        : undefined;
+  if (problem) {
+    unet.dispose();
+    throw new CascadeError(
+      'BAD_ARGUMENT',
+      `training.init.model ${init.model} ${problem}; start the run from that model's own files and architecture (cascade train-base --init DIR takes both from the folder).`,
+      { path: 'training.init' },
+    );
+  }
+  return unet;
 }

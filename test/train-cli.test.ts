@@ -114,6 +114,36 @@ describe('cascade train-base and cascade sample (cpu, tiny model)', () => {
     expect(Number.isFinite(report.metrics.finalLoss)).toBe(true);
     expect(existsSync(join(out, 'loss.png'))).toBe(true);
 
+    // Fine-tuning from that model: its architecture and schedule (here with another noise
+    // correlation), and the run's config names the weights it started from.
+    const fineTuned = join(dir, 'tuned');
+    const tuning = await run(trainBaseCommand, [
+      '--out',
+      fineTuned,
+      '--workers',
+      '0',
+      '--backend',
+      'cpu',
+      '--init',
+      model,
+      '--steps',
+      '1',
+      '--batch',
+      '2',
+      '--frame-curriculum',
+      'none',
+      '--frame-noise-correlation',
+      '0.7',
+    ]);
+    expect(tuning.code).toBe(0);
+    const tunedConfig = await readModelConfig(join(fineTuned, 'model'));
+    expect(tunedConfig.architecture).toEqual(config.architecture);
+    expect(tunedConfig.schedule).toMatchObject({ frameCorrelation: 0.7 });
+    const tunedReport = JSON.parse(await readFile(join(fineTuned, 'model', 'training.json'), 'utf8')) as {
+      config: { init?: unknown };
+    };
+    expect(tunedReport.config.init).toEqual({ model, sha256: config.weights.sha256 });
+
     const samples = join(dir, 'samples');
     const sampled = await run(sampleCommand, [
       '--model',
@@ -216,6 +246,11 @@ describe('cascade train-base and cascade sample (cpu, tiny model)', () => {
     );
     expect(isCascadeError(budget, 'BAD_ARGUMENT')).toBe(true);
     expect(String((budget as Error).message)).toMatch(/frame curriculum .*--steps/);
+    const init = await trainBaseCommand(['--out', join(dir, 'bad'), '--init', dir, '--arch', 'tiny']).catch(
+      (e: unknown) => e,
+    );
+    expect(isCascadeError(init, 'BAD_ARGUMENT')).toBe(true);
+    expect(String((init as Error).message)).toMatch(/--init .*drop --arch/);
     const prompt = await sampleCommand(['--model', dir, '--prompt', 'a purple elephant']).catch(
       (e: unknown) => e,
     );

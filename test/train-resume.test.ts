@@ -6,10 +6,11 @@ import { selectBackend } from '../backend/select-backend.js';
 import { loadModelDir } from '../model/model-files.js';
 import { CHECKPOINT_FILE, readRunLossLog, trainBase } from '../model/train-base.js';
 import { readTrainCheckpoint, writeTrainCheckpoint } from '../model/train-checkpoint.js';
-import type { TrainState } from '../model/train-replica.js';
+import { parseTrainBaseConfig } from '../model/train-config.js';
+import { TrainReplica, type TrainState } from '../model/train-replica.js';
 import { isCascadeError } from '../util/cascade-error.js';
 import { Rng } from '../util/rng.js';
-import { tinyConfig } from './support/train-tiny-config.js';
+import { TINY_ARCHITECTURE, tinyConfig } from './support/train-tiny-config.js';
 
 const bytes = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
@@ -123,6 +124,68 @@ describe('trainBase checkpoints and resume (cpu, in-process)', () => {
     expect(result.status).toBe('interrupted');
     expect(result.step).toBe(2);
     expect((await readTrainCheckpoint(join(out, CHECKPOINT_FILE))).state.step).toBe(2);
+  });
+});
+
+describe('trainBase from a saved model (init, cpu, in-process)', () => {
+  let dir: string;
+  beforeAll(async () => {
+    await selectBackend({ backend: 'cpu' });
+    dir = await mkdtemp(join(tmpdir(), 'train-init-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('starts at the model weights, resumes bit-identically, and refuses other weights or another architecture', async () => {
+    await trainBase({
+      config: tinyConfig({ steps: 2 }),
+      outDir: join(dir, 'base'),
+      workers: 0,
+      backend: 'cpu',
+    });
+    const modelDir = join(dir, 'base', 'model');
+    const saved = await loadModelDir(modelDir);
+    const init = { model: modelDir, sha256: saved.config.weights.sha256 };
+    const savedWeights = [...saved.unet.getWeights().values()];
+    saved.unet.dispose();
+
+    const replica = await TrainReplica.create(parseTrainBaseConfig(tinyConfig({ init, seed: 9 })));
+    try {
+      const start = replica.getState();
+      expect(start.step).toBe(0);
+      let offset = 0;
+      for (const values of savedWeights) {
+        expect(bytes(start.weights.subarray(offset, offset + values.length)).equals(bytes(values))).toBe(
+          true,
+        );
+        offset += values.length;
+      }
+      expect(offset).toBe(start.weights.length);
+      expect(bytes(start.ema.values).equals(bytes(start.weights))).toBe(true);
+    } finally {
+      await replica.dispose();
+    }
+
+    // A fine-tuning run resumes from its checkpoint like any other (the init is not re-read).
+    const config = tinyConfig({ init, seed: 9, steps: 3 });
+    await trainBase({ config, outDir: join(dir, 'straight'), workers: 0, backend: 'cpu' });
+    await trainBase({ config, outDir: join(dir, 'split'), workers: 0, backend: 'cpu', untilStep: 1 });
+    await trainBase({ outDir: join(dir, 'split'), resume: true, workers: 0, backend: 'cpu' });
+    const a = await readTrainCheckpoint(join(dir, 'straight', CHECKPOINT_FILE));
+    expectSameState(a.state, (await readTrainCheckpoint(join(dir, 'split', CHECKPOINT_FILE))).state);
+    expect(a.config.init).toEqual(init);
+
+    const wrongSum = await TrainReplica.create(
+      parseTrainBaseConfig(tinyConfig({ init: { ...init, sha256: '0'.repeat(64) } })),
+    ).catch((e: unknown) => e);
+    expect(isCascadeError(wrongSum, 'BAD_ARGUMENT')).toBe(true);
+    expect(String((wrongSum as Error).message)).toContain(init.sha256);
+    const wider = await TrainReplica.create(
+      parseTrainBaseConfig(tinyConfig({ init, architecture: { ...TINY_ARCHITECTURE, channels: [6] } })),
+    ).catch((e: unknown) => e);
+    expect(isCascadeError(wider, 'BAD_ARGUMENT')).toBe(true);
+    expect(String((wider as Error).message)).toContain('architecture');
   });
 });
 

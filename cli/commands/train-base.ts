@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { BackendRequest } from '../../backend/select-backend.js';
+import { readModelConfig } from '../../model/model-files.js';
 import { type TrainBaseProgress, trainBase } from '../../model/train-base.js';
 import { DEFAULT_NOISE_SCHEDULE, type TrainBaseConfigInput } from '../../model/train-config.js';
 import {
@@ -18,8 +19,8 @@ import { progressBar, terminalLines } from '../terminal-lines.js';
 
 export const TRAIN_BASE_HELP = `Usage: cascade train-base [options]
 
-Trains the base video diffusion model (v or epsilon prediction) from scratch, data-parallel over
-worker threads, with checkpoints for exact resume. Defaults are the shipped shapes preset
+Trains the base video diffusion model (v or epsilon prediction) from scratch or from a saved
+model (--init), data-parallel over worker threads, with checkpoints for exact resume. Defaults are the shipped shapes preset
 (architecture ${SHAPES_BASE_ARCHITECTURE}, ${SHAPES_BASE_TRAINING.steps} steps, batch ${SHAPES_BASE_TRAINING.batchSize}).
 
 Output folder (--out): checkpoint.safetensors, loss.csv, loss.png, and at the end model/
@@ -28,6 +29,9 @@ Output folder (--out): checkpoint.safetensors, loss.csv, loss.png, and at the en
 Options:
   --out DIR             run folder (default runs/shapes-base)
   --resume              continue the run in --out from its checkpoint (its config is reused)
+  --init DIR            start from the weights of the model in DIR (fine-tuning, e.g.
+                        presets/models/shapes-base on --data footage:DIR); the architecture and
+                        noise schedule are the model's (flags below may change the schedule)
   --arch NAME|FILE      architecture preset (${Object.keys(TRAIN_ARCHITECTURES).join(', ')})
                         or a JSON file with a video UNet config
   --config FILE         JSON training config (model/train-config.ts); flags below override it
@@ -66,6 +70,7 @@ export async function trainBaseCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCliArgs(argv, {
     out: { type: 'string' },
     resume: { type: 'boolean' },
+    init: { type: 'string' },
     arch: { type: 'string' },
     config: { type: 'string' },
     prediction: { type: 'string' },
@@ -104,6 +109,7 @@ export async function trainBaseCommand(argv: string[]): Promise<number> {
   let config: TrainBaseConfigInput | undefined;
   if (values.resume) {
     const fixed = [
+      'init',
       'arch',
       'config',
       'prediction',
@@ -189,6 +195,24 @@ async function buildConfig(values: Values, steps: number | undefined): Promise<T
   if (typeof values.config === 'string') {
     const fromFile = (await readJson(values.config, '--config')) as Partial<TrainBaseConfigInput>;
     config = { ...config, ...fromFile };
+  }
+  if (typeof values.init === 'string') {
+    const conflict = (['arch', 'prediction'] as const).find((f) => values[f] !== undefined);
+    if (conflict) {
+      throw new CascadeError(
+        'BAD_ARGUMENT',
+        `--init takes the architecture from the model; drop --${conflict} (a fine-tuned model keeps the architecture of the weights it starts from).`,
+        { path: conflict },
+      );
+    }
+    const model = resolve(values.init);
+    const modelConfig = await readModelConfig(model);
+    config = {
+      ...config,
+      architecture: { ...modelConfig.architecture },
+      schedule: modelConfig.schedule,
+      init: { model, sha256: modelConfig.weights.sha256 },
+    };
   }
   if (typeof values.arch === 'string') {
     config.architecture =
