@@ -14,7 +14,8 @@ import {
 import { frechetDistance } from './frechet-distance.js';
 import type { IntervalEstimate } from './interval-estimate.js';
 import { kernelDistance } from './kernel-distance.js';
-import { measureComposition } from './measure-composition.js';
+import { type MeasuredComposition, measureComposition } from './measure-composition.js';
+import { meanObjectSpeed, objectMotion } from './object-speed.js';
 import { randomCrops } from './random-crops.js';
 import { type CompositionSummary, scoreComposition, summariseComposition } from './score-composition.js';
 import { meanFrameDifference, stageSeamRatio, warpingError } from './temporal-metrics.js';
@@ -95,6 +96,14 @@ export interface EvaluationReport {
     readonly referenceFrameDifference?: number;
     /** frameDifference / referenceFrameDifference: flicker relative to real clips (1 = as real). */
     readonly flicker?: number;
+    /**
+     * Mean object speed, base pixels per frame, between frames with the same objects
+     * (eval/object-speed.ts); absent when no object could be followed.
+     */
+    readonly objectSpeed?: number;
+    readonly referenceObjectSpeed?: number;
+    /** objectSpeed / referenceObjectSpeed (1 = objects move as in real clips). */
+    readonly objectSpeedRatio?: number;
     /** Warping error (occlusion-masked), its unmasked variant and the kept share, over `warpClips`. */
     readonly warpingError: number;
     readonly warpingErrorUnmasked: number;
@@ -143,7 +152,8 @@ export async function evaluateClips(options: EvaluateClipsOptions): Promise<Eval
   // Composition and frame checks: per clip, cheap.
   progress('composition', 0);
   const constraints = prompts?.map((p) => (typeof p === 'string' ? parsePrompt(p) : p));
-  const scores = constraints?.map((c, i) => scoreComposition(measureComposition(clips[i]!), c));
+  const measured = clips.map((clip) => measureComposition(clip));
+  const scores = constraints?.map((c, i) => scoreComposition(measured[i]!, c));
   throwIfAborted(signal);
   progress('checks', 0.1);
   const failures = Object.fromEntries(FRAME_CHECK_NAMES.map((n) => [n, 0])) as Record<FrameCheckName, number>;
@@ -229,8 +239,12 @@ export async function evaluateClips(options: EvaluateClipsOptions): Promise<Eval
   const energy = mean(clips.map(detailEnergy));
   const warpingErrorValue = mean(w.map((x) => x.value));
   const warpingErrorUnmasked = mean(w.map((x) => x.unmasked));
+  const speedOf = (set: readonly MeasuredComposition[]) =>
+    meanObjectSpeed(set.map((m) => objectMotion(m, first.height)));
+  const objectSpeed = speedOf(measured);
   let temporal: EvaluationReport['temporal'] = {
     frameDifference,
+    ...(objectSpeed === undefined ? {} : { objectSpeed }),
     warpingError: warpingErrorValue,
     warpingErrorUnmasked,
     warpValidFraction: mean(w.map((x) => x.validFraction)),
@@ -243,8 +257,13 @@ export async function evaluateClips(options: EvaluateClipsOptions): Promise<Eval
     const refEnergy = mean(reference.map(detailEnergy));
     const refWarp = mean(rw.map((x) => x.value));
     const refWarpUnmasked = mean(rw.map((x) => x.unmasked));
+    const refSpeed = speedOf(reference.map((clip) => measureComposition(clip)));
     temporal = {
       ...temporal,
+      ...(refSpeed === undefined ? {} : { referenceObjectSpeed: refSpeed }),
+      ...(objectSpeed === undefined || refSpeed === undefined
+        ? {}
+        : { objectSpeedRatio: ratio(objectSpeed, refSpeed) }),
       referenceFrameDifference: refDiff,
       flicker: ratio(frameDifference, refDiff),
       referenceWarpingError: refWarp,

@@ -5,6 +5,7 @@ import { type PromptConstraints, sceneConstraints } from '../data/prompt-constra
 import { renderScene } from '../data/render-scene.js';
 import { sampleScene } from '../data/sample-scene.js';
 import { measureComposition } from '../eval/measure-composition.js';
+import { meanObjectSpeed, objectMotion } from '../eval/object-speed.js';
 import { type ClipComposition, scoreComposition, summariseComposition } from '../eval/score-composition.js';
 
 function scoreRendered(seed: number, size: number, frames: number): ClipComposition {
@@ -50,6 +51,42 @@ describe('measureComposition on ground-truth renders', () => {
       expect(o.centroid.y).toBeGreaterThanOrEqual(o.bbox.y0);
       expect(o.centroid.y).toBeLessThanOrEqual(o.bbox.y1 + 1);
     }
+  });
+});
+
+describe('objectMotion', () => {
+  it('measures how far objects move per frame, in base pixels at any resolution, and skips frames whose objects change', () => {
+    const asked = parsePrompt('a red square and a yellow circle on a plain blue background');
+    const scene = sampleScene(11, { constraints: asked });
+    // One base pixel per frame to the right (frame heights per frame), well inside the frame.
+    const moving = {
+      ...scene,
+      objects: scene.objects.map((o, i) => ({ ...o, x: 0.3 + 0.4 * i, y: 0.5, vx: 1 / 32, vy: 0 })),
+    };
+    const still = { ...moving, objects: moving.objects.map((o) => ({ ...o, vx: 0 })) };
+    for (const size of [32, 64]) {
+      const m = measureComposition(renderScene(moving, { height: size, width: size, frames: 8 }));
+      const motion = objectMotion(m, size);
+      expect(motion.steps).toBe(2 * 7);
+      expect(meanObjectSpeed([motion])).toBeGreaterThan(0.9);
+      expect(meanObjectSpeed([motion])).toBeLessThan(1.1);
+    }
+    const rest = objectMotion(
+      measureComposition(renderScene(still, { height: 32, width: 32, frames: 8 })),
+      32,
+    );
+    expect(meanObjectSpeed([rest])).toBeLessThan(0.05);
+
+    // A frame with another scene's objects: the two pairs that touch it are not counted.
+    const clip = renderScene(moving, { height: 32, width: 32, frames: 8 });
+    const other = renderScene(
+      sampleScene(6, { constraints: parsePrompt('two white squares on a plain blue background') }),
+      { height: 32, width: 32, frames: 8 },
+    );
+    const n = 32 * 32 * 3;
+    clip.data.set(other.data.subarray(3 * n, 4 * n), 3 * n);
+    expect(objectMotion(measureComposition(clip), 32).steps).toBe(2 * 5);
+    expect(meanObjectSpeed([])).toBeUndefined();
   });
 });
 

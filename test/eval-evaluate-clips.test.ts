@@ -66,6 +66,9 @@ describe('evaluateClips', () => {
     expect(report.temporal.flicker!).toBeLessThan(2);
     expect(report.detail.ratio!).toBeGreaterThan(0.5);
     expect(report.detail.ratio!).toBeLessThan(2);
+    expect(report.temporal.objectSpeed!).toBeGreaterThan(0.1);
+    expect(report.temporal.objectSpeedRatio!).toBeGreaterThan(0.5);
+    expect(report.temporal.objectSpeedRatio!).toBeLessThan(2);
     expect(report.temporal.stageSeamRatio!).toBeLessThan(0.5);
     expect(report.perClip).toHaveLength(12);
     for (const clip of report.perClip) {

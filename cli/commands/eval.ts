@@ -322,6 +322,12 @@ export function formatReport(r: EvaluationReport, referenceNote: string): string
   const t = r.temporal;
   rows.push(['frame difference (ref)', `${fmt(t.frameDifference)} (${fmt(t.referenceFrameDifference)})`]);
   if (t.flicker !== undefined) rows.push(['flicker (vs ref)', fmt(t.flicker, 3)]);
+  if (t.objectSpeed !== undefined) {
+    rows.push([
+      'object speed, px/frame at 32 (ref)',
+      `${fmt(t.objectSpeed, 3)} (${fmt(t.referenceObjectSpeed, 3)})`,
+    ]);
+  }
   rows.push([
     'warping error masked / unmasked',
     `${fmt(t.warpingError)} / ${fmt(t.warpingErrorUnmasked)} (kept ${pct(t.warpValidFraction)})`,
