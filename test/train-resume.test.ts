@@ -125,26 +125,15 @@ describe('trainBase checkpoints and resume (cpu, in-process)', () => {
     expect(result.step).toBe(2);
     expect((await readTrainCheckpoint(join(out, CHECKPOINT_FILE))).state.step).toBe(2);
   });
-});
-
-describe('trainBase from a saved model (init, cpu, in-process)', () => {
-  let dir: string;
-  beforeAll(async () => {
-    await selectBackend({ backend: 'cpu' });
-    dir = await mkdtemp(join(tmpdir(), 'train-init-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
 
   it('starts at the model weights, resumes bit-identically, and refuses other weights or another architecture', async () => {
     await trainBase({
       config: tinyConfig({ steps: 2 }),
-      outDir: join(dir, 'base'),
+      outDir: join(dir, 'init-base'),
       workers: 0,
       backend: 'cpu',
     });
-    const modelDir = join(dir, 'base', 'model');
+    const modelDir = join(dir, 'init-base', 'model');
     const saved = await loadModelDir(modelDir);
     const init = { model: modelDir, sha256: saved.config.weights.sha256 };
     const savedWeights = [...saved.unet.getWeights().values()];
@@ -169,11 +158,11 @@ describe('trainBase from a saved model (init, cpu, in-process)', () => {
 
     // A fine-tuning run resumes from its checkpoint like any other (the init is not re-read).
     const config = tinyConfig({ init, seed: 9, steps: 3 });
-    await trainBase({ config, outDir: join(dir, 'straight'), workers: 0, backend: 'cpu' });
-    await trainBase({ config, outDir: join(dir, 'split'), workers: 0, backend: 'cpu', untilStep: 1 });
-    await trainBase({ outDir: join(dir, 'split'), resume: true, workers: 0, backend: 'cpu' });
-    const a = await readTrainCheckpoint(join(dir, 'straight', CHECKPOINT_FILE));
-    expectSameState(a.state, (await readTrainCheckpoint(join(dir, 'split', CHECKPOINT_FILE))).state);
+    await trainBase({ config, outDir: join(dir, 'init-straight'), workers: 0, backend: 'cpu' });
+    await trainBase({ config, outDir: join(dir, 'init-split'), workers: 0, backend: 'cpu', untilStep: 1 });
+    await trainBase({ outDir: join(dir, 'init-split'), resume: true, workers: 0, backend: 'cpu' });
+    const a = await readTrainCheckpoint(join(dir, 'init-straight', CHECKPOINT_FILE));
+    expectSameState(a.state, (await readTrainCheckpoint(join(dir, 'init-split', CHECKPOINT_FILE))).state);
     expect(a.config.init).toEqual(init);
 
     const wrongSum = await TrainReplica.create(
