@@ -173,10 +173,16 @@ export class TrainReplica {
       // Stream numbering by the largest batch of the run, so phases never reuse examples.
       batchSize: batchSizeRange(config).max,
     });
-    const unet =
-      config.init && !options.state
-        ? await initialWeights(resolved, config.init)
-        : VideoUNet.create(architecture, { seed: deriveSeed(config.seed, 'init'), trainable: true });
+    let unet: VideoUNet;
+    try {
+      unet =
+        config.init && !options.state
+          ? await initialWeights(resolved, config.init)
+          : VideoUNet.create(architecture, { seed: deriveSeed(config.seed, 'init'), trainable: true });
+    } catch (error) {
+      await data.close?.();
+      throw error;
+    }
     try {
       return new TrainReplica(resolved, unet, data, options);
     } catch (error) {

@@ -20,8 +20,8 @@ import { progressBar, terminalLines } from '../terminal-lines.js';
 export const TRAIN_BASE_HELP = `Usage: cascade train-base [options]
 
 Trains the base video diffusion model (v or epsilon prediction) from scratch or from a saved
-model (--init), data-parallel over worker threads, with checkpoints for exact resume. Defaults are the shipped shapes preset
-(architecture ${SHAPES_BASE_ARCHITECTURE}, ${SHAPES_BASE_TRAINING.steps} steps, batch ${SHAPES_BASE_TRAINING.batchSize}).
+model (--init), data-parallel over worker threads, with checkpoints for exact resume. Defaults
+are the shipped shapes preset (architecture ${SHAPES_BASE_ARCHITECTURE}, ${SHAPES_BASE_TRAINING.steps} steps, batch ${SHAPES_BASE_TRAINING.batchSize}).
 
 Output folder (--out): checkpoint.safetensors, loss.csv, loss.png, and at the end model/
 (model.safetensors with the EMA weights, config.json, training.json).
