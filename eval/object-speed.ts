@@ -1,3 +1,4 @@
+import { COLOUR_NAMES } from '../data/palette.js';
 import type { MeasuredComposition } from './measure-composition.js';
 
 /**
@@ -24,11 +25,7 @@ export function objectMotion(measured: MeasuredComposition, height: number): Obj
   for (let t = 0; t + 1 < measured.frames.length; t++) {
     const a = measured.frames[t]!;
     const b = measured.frames[t + 1]!;
-    if (
-      a.total === 0 ||
-      Object.entries(a.counts).some(([c, n]) => b.counts[c as keyof typeof b.counts] !== n)
-    )
-      continue;
+    if (COLOUR_NAMES.some((c) => a.counts[c] !== b.counts[c])) continue;
     for (const o of a.objects) {
       let nearest = Number.POSITIVE_INFINITY;
       for (const p of b.objects) {
