@@ -9,7 +9,7 @@ export interface SampleClipsPayload {
   readonly requests: readonly SampleRequest[];
   readonly options: Pick<
     SampleBaseClipsOptions,
-    'steps' | 'sampler' | 'guidanceScale' | 'frameCorrelation' | 'batch'
+    'steps' | 'sampler' | 'eta' | 'guidanceScale' | 'frameCorrelation' | 'batch'
   >;
 }
 

@@ -19,6 +19,12 @@ export interface SampleBaseClipsOptions {
   /** Sampler steps (default 50). */
   readonly steps?: number | undefined;
   readonly sampler?: 'ddim' | 'dpm-solver' | undefined;
+  /**
+   * DDIM stochasticity in [0, 1] (default 0: deterministic). The per-step noise of each clip
+   * comes from Rng(deriveSeed(seed, 'base-step-noise')), frames correlated like the starting
+   * noise. DDIM only.
+   */
+  readonly eta?: number | undefined;
   /** Classifier-free guidance scale (default 3; 1 = no guidance). */
   readonly guidanceScale?: number | undefined;
   /**
@@ -58,6 +64,13 @@ export async function sampleBaseClips(
       path: 'batch',
     });
   }
+  const eta = options.eta ?? 0;
+  if (eta !== 0 && options.sampler === 'dpm-solver') {
+    throw new CascadeError('BAD_ARGUMENT', `eta is ${eta}, but only the ddim sampler takes eta.`, {
+      path: 'eta',
+    });
+  }
+  const frameCorrelation = options.frameCorrelation ?? schedule.samplingFrameCorrelation;
   const tokens = requests.map((r) => tokenizePrompt(r.prompt, maxTokens));
   const clipSize = frames * height * width * 3;
   const out: Clip[] = [];
@@ -72,7 +85,7 @@ export async function sampleBaseClips(
         noise.subarray(k * clipSize, (k + 1) * clipSize),
         1,
         frames,
-        options.frameCorrelation ?? schedule.samplingFrameCorrelation,
+        frameCorrelation,
         new Rng(deriveSeed(r.seed, 'base-sample')),
       );
       ids.set(tokens[start + k]!, k * maxTokens);
@@ -89,7 +102,12 @@ export async function sampleBaseClips(
       const x0 =
         options.sampler === 'dpm-solver'
           ? await dpmSolverSample(denoise, x, schedule, samplerOptions)
-          : await ddimSample(denoise, x, schedule, samplerOptions);
+          : await ddimSample(denoise, x, schedule, {
+              ...samplerOptions,
+              eta,
+              seed: chunk.map((r) => deriveSeed(r.seed, 'base-step-noise')),
+              frameCorrelation,
+            });
       const pixels = tf.tidy(() => tf.div(tf.add(tf.clipByValue(x0, -1, 1), 1), 2));
       x0.dispose();
       const data = (await pixels.data()) as Float32Array;

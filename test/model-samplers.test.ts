@@ -136,6 +136,28 @@ describe('DDIM with the UNet', () => {
     tf.dispose([start, a, b, c]);
   });
 
+  it('per-clip seeds give each clip of a batch the noise it gets alone', async () => {
+    // An elementwise denoiser, so any difference between the runs comes from the step noise.
+    const denoise: Denoiser = (x) => tf.mul(x, 0.1);
+    const [one, two] = [noise(10), noise(11)];
+    const both = tf.concat([one, two], 0) as tf.Tensor5D;
+    const opts = { steps: 3, eta: 1, frameCorrelation: 0.9 };
+    const batch = await ddimSample(denoise, both, cosine, { ...opts, seed: [21, 22] });
+    const alone = [
+      await ddimSample(denoise, one, cosine, { ...opts, seed: [21] }),
+      await ddimSample(denoise, two, cosine, { ...opts, seed: 22 }),
+    ];
+    const [first, second] = tf.split(batch, 2, 0);
+    expect(bitIdentical(first!, alone[0]!)).toBe(true);
+    expect(bitIdentical(second!, alone[1]!)).toBe(true);
+    const swapped = await ddimSample(denoise, both, cosine, { ...opts, seed: [22, 21] });
+    expect(maxAbsDiff(batch, swapped)).toBeGreaterThan(1e-3);
+    await expect(ddimSample(denoise, both, cosine, { ...opts, seed: [21] })).rejects.toThrow(
+      /1 per-clip seed\(s\) for a batch of 2/,
+    );
+    tf.dispose([one, two, both, batch, ...alone, first!, second!, swapped]);
+  });
+
   it('from step K runs the documented steps, reports progress per step, keeps its input', async () => {
     const seen: number[] = [];
     const progress: SamplerProgress[] = [];

@@ -217,6 +217,19 @@ describe('cascade train-base and cascade sample (cpu, tiny model)', () => {
       expect(t.sample(i).clip.data).toEqual(u.sample(i).clip.data);
       expect(t.sample(i).clip.data).not.toEqual(b.sample(i).clip.data);
     }
+
+    // --eta adds per-step noise drawn per clip: the same clips on workers as in this thread.
+    const etaPooled = join(dir, 'eta-pooled');
+    const etaRun = await run(sampleCommand, [...heldout, '--eta', '1', '--workers', '2', '--out', etaPooled]);
+    expect(etaRun.out).toContain('with ddim (eta 1),');
+    const etaInline = join(dir, 'eta-inline');
+    expect((await run(sampleCommand, [...heldout, '--eta', '1', '--out', etaInline])).code).toBe(0);
+    const e = await loadShapesSet(join(etaPooled, 'samples.shapes.gz'));
+    const f = await loadShapesSet(join(etaInline, 'samples.shapes.gz'));
+    for (let i = 0; i < 3; i++) {
+      expect(e.sample(i).clip.data).toEqual(f.sample(i).clip.data);
+      expect(e.sample(i).clip.data).not.toEqual(b.sample(i).clip.data);
+    }
   });
 
   it('rejects bad flags with the flag named, before training', async () => {
@@ -255,5 +268,10 @@ describe('cascade train-base and cascade sample (cpu, tiny model)', () => {
       (e: unknown) => e,
     );
     expect(isCascadeError(prompt, 'INVALID_PROMPT')).toBe(true);
+    const eta = await sampleCommand(['--model', dir, '--sampler', 'dpm-solver', '--eta', '0.5']).catch(
+      (e: unknown) => e,
+    );
+    expect(isCascadeError(eta, 'BAD_ARGUMENT')).toBe(true);
+    expect(String((eta as Error).message)).toMatch(/--eta 0.5 needs --sampler ddim/);
   });
 });

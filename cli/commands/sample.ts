@@ -44,6 +44,8 @@ Options:
   --out DIR          output folder (default samples): samples.png and samples${SHAPES_SET_EXTENSION}
   --steps N          sampler steps (default 50)
   --sampler NAME     ddim | dpm-solver (default ddim)
+  --eta X            DDIM stochasticity in [0, 1] (default 0 = deterministic; ddim only): the
+                     share of fresh noise each step adds, frames correlated like the start
   --guidance X       classifier-free guidance scale (default 3; 1 = off)
   --frame-correlation X
                      correlation in [0, 1) of the starting noise of two frames of a clip
@@ -65,6 +67,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
     out: { type: 'string' },
     steps: { type: 'string' },
     sampler: { type: 'string' },
+    eta: { type: 'string' },
     guidance: { type: 'string' },
     'frame-correlation': { type: 'string' },
     workers: { type: 'string' },
@@ -93,6 +96,16 @@ export async function sampleCommand(argv: string[]): Promise<number> {
       path: 'sampler',
     });
   }
+  const eta = numberFlag(values.eta, 'eta', 0, 1) ?? 0;
+  if (eta !== 0 && sampler !== 'ddim') {
+    throw new CascadeError(
+      'BAD_ARGUMENT',
+      `--eta ${eta} needs --sampler ddim (${sampler} is deterministic).`,
+      {
+        path: 'eta',
+      },
+    );
+  }
   const guidance = numberFlag(values.guidance, 'guidance', 0, 50) ?? 3;
   const frameCorrelation = numberFlag(values['frame-correlation'], 'frame-correlation', 0, 0.999);
   const outDir = resolve(values.out ?? 'samples');
@@ -113,13 +126,14 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   try {
     const compute = await startSampling(modelDir, config.weights.sha256, workers, values.backend);
     process.stdout.write(
-      `Sampling ${requests.length} clip(s) of ${frames}x${height}x${width} with ${sampler}, ${steps} steps, guidance ${guidance}, frame correlation ${correlation}, backend ${compute.backend}${workers > 0 ? `, ${workers} worker(s)` : ''}\n`,
+      `Sampling ${requests.length} clip(s) of ${frames}x${height}x${width} with ${sampler}${eta !== 0 ? ` (eta ${eta})` : ''}, ${steps} steps, guidance ${guidance}, frame correlation ${correlation}, backend ${compute.backend}${workers > 0 ? `, ${workers} worker(s)` : ''}\n`,
     );
     const started = performance.now();
     try {
       clips = await compute.sample(requests, {
         steps,
         sampler,
+        eta,
         guidanceScale: guidance,
         frameCorrelation,
         signal: controller.signal,
@@ -257,7 +271,7 @@ async function startSampling(
   return {
     backend: backend.name,
     async sample(requests, options) {
-      const { steps, sampler, guidanceScale, frameCorrelation, signal, onProgress } = options;
+      const { steps, sampler, eta, guidanceScale, frameCorrelation, signal, onProgress } = options;
       const chunks: SampleRequest[][] = [];
       for (let i = 0; i < requests.length; i += CHUNK) {
         chunks.push(requests.slice(i, i + CHUNK).map(({ prompt, seed }) => ({ prompt, seed })));
@@ -269,7 +283,7 @@ async function startSampling(
             modelDir,
             modelSha256: sha256,
             requests: chunk,
-            options: { steps, sampler, guidanceScale, frameCorrelation, batch: CHUNK },
+            options: { steps, sampler, eta, guidanceScale, frameCorrelation, batch: CHUNK },
           };
           const clips = await pool.run<Clip[]>(task, payload, { signal });
           done += clips.length;
