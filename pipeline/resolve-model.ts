@@ -69,7 +69,11 @@ export async function resolveModel(
   };
 }
 
-async function readRenderDefaults(dir: string): Promise<ModelDescriptor['defaults']> {
+/**
+ * The clip settings a model folder recommends (its render-defaults.json; {} without one):
+ * renders take them after the job's own, `cascade sample` after its flags.
+ */
+export async function readRenderDefaults(dir: string): Promise<ModelDescriptor['defaults']> {
   const file = join(dir, RENDER_DEFAULTS_FILE);
   if (!existsSync(file)) return {};
   const parsed = clipSettingsSchema.safeParse(JSON.parse(await readFile(file, 'utf8')));

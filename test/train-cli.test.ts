@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -230,6 +230,28 @@ describe('cascade train-base and cascade sample (cpu, tiny model)', () => {
       expect(e.sample(i).clip.data).toEqual(f.sample(i).clip.data);
       expect(e.sample(i).clip.data).not.toEqual(b.sample(i).clip.data);
     }
+
+    // A model folder's render-defaults.json sets the defaults; flags still win.
+    const recommended = join(dir, 'recommended');
+    await cp(model, recommended, { recursive: true });
+    await writeFile(join(recommended, 'render-defaults.json'), JSON.stringify({ eta: 1, steps: 2 }));
+    const byPreset = join(dir, 'by-preset');
+    const presetRun = await run(sampleCommand, [
+      ...heldout.filter((a) => a !== '--steps' && a !== '2').map((a) => (a === model ? recommended : a)),
+      '--out',
+      byPreset,
+    ]);
+    expect(presetRun.out).toContain('with ddim (eta 1), 2 steps,');
+    const p = await loadShapesSet(join(byPreset, 'samples.shapes.gz'));
+    for (let i = 0; i < 3; i++) expect(p.sample(i).clip.data).toEqual(f.sample(i).clip.data);
+    const deterministic = await run(sampleCommand, [
+      ...heldout.map((a) => (a === model ? recommended : a)),
+      '--sampler',
+      'dpm-solver',
+      '--out',
+      join(dir, 'by-flags'),
+    ]);
+    expect(deterministic.out).toContain('with dpm-solver, 2 steps,');
   });
 
   it('rejects bad flags with the flag named, before training', async () => {
@@ -268,9 +290,17 @@ describe('cascade train-base and cascade sample (cpu, tiny model)', () => {
       (e: unknown) => e,
     );
     expect(isCascadeError(prompt, 'INVALID_PROMPT')).toBe(true);
-    const eta = await sampleCommand(['--model', dir, '--sampler', 'dpm-solver', '--eta', '0.5']).catch(
-      (e: unknown) => e,
-    );
+    const model = join(dir, 'run', 'model');
+    const eta = await sampleCommand([
+      '--model',
+      model,
+      '--heldout',
+      '1',
+      '--sampler',
+      'dpm-solver',
+      '--eta',
+      '0.5',
+    ]).catch((e: unknown) => e);
     expect(isCascadeError(eta, 'BAD_ARGUMENT')).toBe(true);
     expect(String((eta as Error).message)).toMatch(/--eta 0.5 needs --sampler ddim/);
   });

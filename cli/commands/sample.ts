@@ -17,6 +17,7 @@ import {
   sampleBaseClips,
 } from '../../model/sample-base-clips.js';
 import type { SampleClipsPayload } from '../../model/sample-base-clips-task.js';
+import { readRenderDefaults } from '../../pipeline/resolve-model.js';
 import { CascadeError } from '../../util/cascade-error.js';
 import { EXIT } from '../exit-codes.js';
 import { onInterrupt } from '../on-interrupt.js';
@@ -55,7 +56,11 @@ Options:
   --frames N         frames shown per clip on the sheet (default 8)
   --sheet-clips N    clips shown on the sheet, the first N (default 64)
   --backend NAME     auto | tfjs-node-gpu | tfjs-node | wasm | cpu
-  -h, --help         this help`;
+  -h, --help         this help
+
+--steps, --sampler, --eta, --guidance and --frame-correlation default first to the model
+folder's render-defaults.json (the settings it recommends, which renders use too), then to the
+values above.`;
 
 export async function sampleCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCliArgs(argv, {
@@ -90,26 +95,17 @@ export async function sampleCommand(argv: string[]): Promise<number> {
     throw new CascadeError('BAD_ARGUMENT', '--model DIR is required (a folder with config.json).', {
       path: 'model',
     });
-  const sampler = values.sampler ?? 'ddim';
-  if (sampler !== 'ddim' && sampler !== 'dpm-solver') {
-    throw new CascadeError('BAD_ARGUMENT', `--sampler is "${sampler}", expected ddim or dpm-solver.`, {
+  const samplerFlag = values.sampler === 'dpm-solver++' ? 'dpm-solver' : values.sampler;
+  if (samplerFlag !== undefined && samplerFlag !== 'ddim' && samplerFlag !== 'dpm-solver') {
+    throw new CascadeError('BAD_ARGUMENT', `--sampler is "${samplerFlag}", expected ddim or dpm-solver.`, {
       path: 'sampler',
     });
   }
-  const eta = numberFlag(values.eta, 'eta', 0, 1) ?? 0;
-  if (eta !== 0 && sampler !== 'ddim') {
-    throw new CascadeError(
-      'BAD_ARGUMENT',
-      `--eta ${eta} needs --sampler ddim (${sampler} is deterministic).`,
-      {
-        path: 'eta',
-      },
-    );
-  }
-  const guidance = numberFlag(values.guidance, 'guidance', 0, 50) ?? 3;
-  const frameCorrelation = numberFlag(values['frame-correlation'], 'frame-correlation', 0, 0.999);
+  const etaFlag = numberFlag(values.eta, 'eta', 0, 1);
+  const guidanceFlag = numberFlag(values.guidance, 'guidance', 0, 50);
+  const frameCorrelationFlag = numberFlag(values['frame-correlation'], 'frame-correlation', 0, 0.999);
   const outDir = resolve(values.out ?? 'samples');
-  const steps = intFlag(values.steps, 'steps', 1, 1000) ?? 50;
+  const stepsFlag = intFlag(values.steps, 'steps', 1, 1000);
   const workers = intFlag(values.workers, 'workers', 0, 64) ?? 0;
   const framesShown = intFlag(values.frames, 'frames', 1, 64) ?? 8;
   const sheetClips = intFlag(values['sheet-clips'], 'sheet-clips', 1, 100_000) ?? 64;
@@ -119,6 +115,20 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   const config = await readModelConfig(modelDir);
   const { frames, height, width } = config.architecture;
   const requests = requestsFor({ frames, aspect: width / height });
+  // Flags, then the model's recommended settings (render-defaults.json, as renders use them).
+  const preset = await readRenderDefaults(modelDir);
+  const sampler = samplerFlag ?? (preset.sampler === 'dpm-solver++' ? 'dpm-solver' : 'ddim');
+  if (etaFlag !== undefined && etaFlag !== 0 && sampler !== 'ddim') {
+    throw new CascadeError(
+      'BAD_ARGUMENT',
+      `--eta ${etaFlag} needs --sampler ddim (${sampler} is deterministic).`,
+      { path: 'eta' },
+    );
+  }
+  const eta = sampler === 'ddim' ? (etaFlag ?? preset.eta ?? 0) : 0;
+  const steps = stepsFlag ?? preset.steps ?? 50;
+  const guidance = guidanceFlag ?? preset.guidance ?? 3;
+  const frameCorrelation = frameCorrelationFlag ?? preset.frameCorrelation;
   const correlation = frameCorrelation ?? samplingFrameCorrelationOf(config.schedule);
   const controller = new AbortController();
   const release = onInterrupt(() => controller.abort());
