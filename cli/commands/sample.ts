@@ -44,7 +44,7 @@ Options:
   --model DIR        model folder (model.safetensors + config.json), e.g. presets/models/shapes-base
   --out DIR          output folder (default samples): samples.png and samples${SHAPES_SET_EXTENSION}
   --steps N          sampler steps (default 50)
-  --sampler NAME     ddim | dpm-solver (default ddim)
+  --sampler NAME     ddim | dpm-solver (also spelt dpm-solver++, as in jobs; default ddim)
   --eta X            DDIM stochasticity in [0, 1] (default 0 = deterministic; ddim only): the
                      share of fresh noise each step adds, frames correlated like the start
   --guidance X       classifier-free guidance scale (default 3; 1 = off)
